@@ -1,0 +1,291 @@
+/**
+ * The incident workflow's activities: all of vigil's I/O. Built by a factory that takes
+ * its dependencies (tool gate, stores, configuration), so tests and processes wire them.
+ * Analyses return summaries and references; raw telemetry stays in the evidence store.
+ */
+import { readFile } from 'node:fs/promises';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { analyzeLogs } from '../src/analysis/log-templates.js';
+import { analyzeMetrics } from '../src/analysis/metrics.js';
+import { analyzeTopology } from '../src/analysis/topology.js';
+import { analyzeTraces } from '../src/analysis/traces.js';
+import type { EvidenceStore } from '../src/evidence/evidence-store.js';
+import { findSimilarIncidents, loadPastIncidents } from '../src/knowledge/past-incidents.js';
+import { loadRunbooks, runbookApplies } from '../src/knowledge/runbooks.js';
+import type { ToolGate } from '../src/mcp/tool-gate.js';
+import { rankCandidates as rank } from '../src/ranking/rank-candidates.js';
+import { inferRootCause as builtinInfer } from '../src/reasoner/builtin-reasoner.js';
+import { compensationFor, planRemediation as plan } from '../src/remediation/plan-remediation.js';
+import { judgeRecovery, SYMPTOM_METRICS } from '../src/remediation/verify-recovery.js';
+import type { Alert } from '../src/schemas/alert.js';
+import type { ActionOutput, ServiceState } from '../src/schemas/capabilities.js';
+import type { Candidate, RankingInput, SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
+import {
+  IncidentSettings,
+  type History,
+  type IncidentContext,
+  type IncidentStatus,
+  type Inference,
+  type PlanStep,
+  type RemediationPlan,
+  type RootCause,
+  type Verification,
+} from '../src/schemas/incident.js';
+import { Policy } from '../src/schemas/policy.js';
+import type { Topology } from '../src/schemas/telemetry.js';
+import { writeReportFiles } from '../src/report/report-store.js';
+
+export interface ActivityDeps {
+  gate: ToolGate;
+  evidence: EvidenceStore;
+  policyFile: string;
+  runbooksDir: string;
+  reportsDir: string;
+  /** Worker-level defaults for incident settings. */
+  settings: Partial<IncidentSettings>;
+  temporalUiUrl?: string;
+  namespace?: string;
+}
+
+export interface AnalysisRequest {
+  incidentId: string;
+  alertedServices: string[];
+  incidentStart: number;
+  baselineStart: number;
+  end: number;
+  stepSeconds: number;
+}
+
+/** How long before the incident start a deploy counts as a recent change. */
+const RECENT_CHANGE_SECONDS = 3600;
+
+export function createActivities(deps: ActivityDeps) {
+  const heartbeat = (details: string) => {
+    try {
+      Context.current().heartbeat(details);
+    } catch {
+      // not inside an activity (direct call in a unit test)
+    }
+  };
+
+  const keep = async (incidentId: string, name: string, data: unknown) => deps.evidence.put(incidentId, name, data);
+
+  const withRef = (ev: SourceEvidence, stored: { ref: string; digest: string }): SourceEvidence => ({ ...ev, ref: stored.ref, digest: stored.digest });
+
+  const notConfigured = (source: SourceEvidence['source']): SourceEvidence => ({
+    source,
+    status: 'missing',
+    error: `no ${source} source is configured`,
+    findings: [],
+    stats: {},
+  });
+
+  const readTopology = async (incidentId: string): Promise<Topology> => deps.gate.call('topology.get', {}, { incidentId, stage: 'diagnosis' });
+
+  return {
+    async loadIncidentContext(input: { overrides: Partial<IncidentSettings> }): Promise<IncidentContext> {
+      const text = await readFile(deps.policyFile, 'utf8');
+      const parsed = Policy.safeParse(parseYaml(text));
+      if (!parsed.success) {
+        throw ApplicationFailure.create({ type: 'InvalidPolicy', nonRetryable: true, message: `policy ${deps.policyFile}: ${z.prettifyError(parsed.error)}` });
+      }
+      const settings = IncidentSettings.parse({
+        ...deps.settings,
+        ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}),
+        ...input.overrides,
+      });
+      return { policy: parsed.data, settings };
+    },
+
+    async analyzeMetrics(req: AnalysisRequest): Promise<SourceEvidence> {
+      if (!deps.gate.has('metrics.query_range')) return notConfigured('metrics');
+      heartbeat('querying metrics');
+      const { series } = await deps.gate.call(
+        'metrics.query_range',
+        { start: req.baselineStart, end: req.end, step: req.stepSeconds },
+        { incidentId: req.incidentId, stage: 'diagnosis' },
+      );
+      const stored = await keep(req.incidentId, 'metrics', series);
+      heartbeat('scoring metrics');
+      return withRef(analyzeMetrics({ series, incidentStart: req.incidentStart }), stored);
+    },
+
+    async analyzeLogs(req: AnalysisRequest): Promise<SourceEvidence> {
+      if (!deps.gate.has('logs.search')) return notConfigured('logs');
+      heartbeat('searching logs');
+      const { logs, truncated } = await deps.gate.call(
+        'logs.search',
+        { start: req.baselineStart, end: req.end, limit: 50_000 },
+        { incidentId: req.incidentId, stage: 'diagnosis' },
+      );
+      const stored = await keep(req.incidentId, 'logs', logs);
+      heartbeat('mining log templates');
+      const ev = withRef(analyzeLogs({ logs, incidentStart: req.incidentStart }), stored);
+      return { ...ev, stats: { ...ev.stats, truncated: truncated ? 1 : 0 } };
+    },
+
+    async analyzeTraces(req: AnalysisRequest): Promise<SourceEvidence> {
+      if (!deps.gate.has('traces.search')) return notConfigured('traces');
+      heartbeat('searching traces');
+      const { spans } = await deps.gate.call(
+        'traces.search',
+        { start: req.baselineStart, end: req.end, limit: 200_000 },
+        { incidentId: req.incidentId, stage: 'diagnosis' },
+      );
+      const stored = await keep(req.incidentId, 'traces', spans);
+      heartbeat('analysing spans');
+      const { callGraph: _callGraph, ...ev } = analyzeTraces({ spans, incidentStart: req.incidentStart });
+      return withRef(ev, stored);
+    },
+
+    async analyzeTopology(req: AnalysisRequest): Promise<TopologyEvidence> {
+      if (!deps.gate.has('topology.get')) return { ...notConfigured('topology'), topology: null, blastRadius: [] };
+      const topology = await readTopology(req.incidentId);
+      const stored = await keep(req.incidentId, 'topology', topology);
+      const ev = analyzeTopology({ topology, alertedServices: req.alertedServices, incidentStart: req.incidentStart });
+      return { ...ev, ref: stored.ref, digest: stored.digest };
+    },
+
+    async rankCandidates(input: RankingInput): Promise<Candidate[]> {
+      return rank(input);
+    },
+
+    async searchHistory(input: { incidentId: string; candidates: Candidate[]; alerts: Alert[] }): Promise<History> {
+      const past = await loadPastIncidents(deps.reportsDir, input.incidentId);
+      const similarIncidents = findSimilarIncidents(past, input);
+      const runbooks = await loadRunbooks(deps.runbooksDir);
+      const matches = runbooks
+        .filter((rb) => input.candidates.some((c) => runbookApplies(rb, c.service, c.indicator, false) || runbookApplies(rb, c.service, c.indicator, true)))
+        .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1))
+        .slice(0, 5)
+        .map((rb) => ({ id: rb.id, title: rb.title, path: rb.path, score: rb.priority, steps: rb.steps }));
+      return { similarIncidents, runbooks: matches };
+    },
+
+    async inferRootCause(input: { incidentId: string; candidates: Candidate[]; evidence: SourceEvidence[]; history: History }): Promise<Inference> {
+      const out = builtinInfer({
+        candidates: input.candidates,
+        evidence: input.evidence,
+        similarIncidents: input.history.similarIncidents
+          .filter((s) => s.rootCauseService)
+          .map((s) => ({ service: s.rootCauseService ?? '', similarity: s.similarity })),
+      });
+      return { reasoner: 'builtin', ...out };
+    },
+
+    async planRemediation(input: {
+      incidentId: string;
+      rootCause: RootCause | null;
+      incidentStart: number;
+      history: History;
+      policy: Policy;
+      evidenceDigests: string[];
+    }): Promise<RemediationPlan> {
+      const runbooks = await loadRunbooks(deps.runbooksDir);
+      let state: ServiceState | null = null;
+      let recentDeploy = false;
+      if (input.rootCause) {
+        const service = input.rootCause.service;
+        const [st, topology] = await Promise.all([
+          deps.gate.has('remediation.get_state') ? deps.gate.call('remediation.get_state', { service }, { incidentId: input.incidentId, stage: 'diagnosis' }).catch(() => null) : null,
+          deps.gate.has('topology.get') ? readTopology(input.incidentId).catch(() => null) : null,
+        ]);
+        state = st;
+        recentDeploy = (topology?.changes ?? []).some(
+          (c) => c.service === service && c.kind === 'deploy' && c.at >= input.incidentStart - RECENT_CHANGE_SECONDS && c.at <= input.incidentStart + 60,
+        );
+      }
+      return plan({ rootCause: input.rootCause, runbooks, policy: input.policy, recentDeploy, state, evidenceDigests: input.evidenceDigests });
+    },
+
+    async captureServiceState(input: { incidentId: string; service: string }): Promise<ServiceState> {
+      return deps.gate.call('remediation.get_state', { service: input.service }, { incidentId: input.incidentId, stage: 'remediation' });
+    },
+
+    async executeStep(input: { incidentId: string; step: PlanStep; before: ServiceState; idempotencyKey: string }): Promise<ActionOutput> {
+      return runAction(deps.gate, input.incidentId, input.step, input.idempotencyKey, 'do', input.before);
+    },
+
+    async compensateStep(input: { incidentId: string; step: PlanStep; before: ServiceState; idempotencyKey: string }): Promise<ActionOutput> {
+      return runAction(deps.gate, input.incidentId, input.step, input.idempotencyKey, 'undo', input.before);
+    },
+
+    async verifyRecovery(input: {
+      incidentId: string;
+      services: string[];
+      baselineStart: number;
+      baselineEnd: number;
+      windowSeconds: number;
+      toleranceMads: number;
+    }): Promise<Verification> {
+      const ctx = { incidentId: input.incidentId, stage: 'verification' as const };
+      const fetch = async (start: number, end: number, step: number) => {
+        const out = [];
+        for (const service of input.services) {
+          for (const metric of SYMPTOM_METRICS) {
+            const { series } = await deps.gate.call('metrics.query_range', { start, end, step, service, metric }, ctx);
+            out.push(...series);
+          }
+        }
+        return out;
+      };
+      const baseline = await fetch(input.baselineStart, input.baselineEnd, 15);
+      const actedAt = Date.now() / 1000;
+      const deadline = actedAt + input.windowSeconds;
+      let last: Verification = { recovered: false, checks: [], summary: 'not checked yet' };
+      // Poll within the policy window: recovered as soon as recent symptoms are back under baseline.
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const now = Date.now() / 1000;
+        heartbeat(`verifying recovery (${Math.round(now - actedAt)}s)`);
+        const recent = await fetch(Math.max(actedAt, now - 10), now, 1);
+        last = judgeRecovery({ baseline, recent, toleranceMads: input.toleranceMads });
+        if (last.recovered || now >= deadline) return last;
+      }
+    },
+
+    async writeReport(input: { status: IncidentStatus; temporal: { workflowId: string; runId: string } }): Promise<{ jsonPath: string; markdownPath: string }> {
+      const ui = deps.temporalUiUrl
+        ? `${deps.temporalUiUrl}/namespaces/${deps.namespace ?? 'default'}/workflows/${encodeURIComponent(input.temporal.workflowId)}/${input.temporal.runId}/history`
+        : undefined;
+      return writeReportFiles(deps.reportsDir, { ...input.status, stage: 'closed' }, ui ? { temporalUi: ui } : {});
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+async function runAction(gate: ToolGate, incidentId: string, step: PlanStep, key: string, phase: 'do' | 'undo', before: ServiceState): Promise<ActionOutput> {
+  const ctx = { incidentId, stage: 'remediation' as const };
+  const s = step.service;
+  if (phase === 'do') {
+    switch (step.action) {
+      case 'restart':
+        return gate.call('remediation.restart', { service: s, idempotencyKey: key }, ctx);
+      case 'scale':
+        return gate.call('remediation.scale', { service: s, replicas: step.params.replicas ?? before.replicas + 1, idempotencyKey: key }, ctx);
+      case 'rollback': {
+        const to = step.params.toRelease ?? before.previousRelease;
+        if (!to) throw ApplicationFailure.create({ type: 'ActionRefused', nonRetryable: true, message: `${s} has no previous release to roll back to` });
+        return gate.call('remediation.rollback', { service: s, toRelease: to, idempotencyKey: key }, ctx);
+      }
+      case 'set_flag':
+        return gate.call('remediation.set_flag', { service: s, flag: step.params.flag ?? '', enabled: step.params.enabled ?? false, idempotencyKey: key }, ctx);
+    }
+  }
+  // Undo: restore what was recorded before the step.
+  switch (step.action) {
+    case 'restart':
+      // Nothing to undo; report the current state as the outcome.
+      return { ok: true, idempotencyKey: key, replayed: false, before, after: before, message: compensationFor(step) };
+    case 'scale':
+      return gate.call('remediation.scale', { service: s, replicas: before.replicas, idempotencyKey: key }, ctx);
+    case 'rollback':
+      return gate.call('remediation.rollback', { service: s, toRelease: before.release, idempotencyKey: key }, ctx);
+    case 'set_flag':
+      return gate.call('remediation.set_flag', { service: s, flag: step.params.flag ?? '', enabled: before.flags[step.params.flag ?? ''] ?? false, idempotencyKey: key }, ctx);
+  }
+}

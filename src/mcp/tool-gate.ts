@@ -1,0 +1,102 @@
+/**
+ * The one gate every tool call goes through: it resolves a capability to the configured
+ * MCP server and tool, refuses capabilities the caller's stage may not use (diagnosis is
+ * read-only; remediation tools only once the checkpoint allowed them), validates the
+ * arguments and the result against the capability's schemas, and records the call
+ * (tool, arguments, result digest, duration, stage) in the evidence store.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { CAPABILITY_SCHEMAS, READ_ONLY_CAPABILITIES, type Capability } from '../schemas/capabilities.js';
+import type { ToolRegistryConfig } from '../schemas/config.js';
+import { canonicalJson, sha256, type EvidenceStore } from '../evidence/evidence-store.js';
+import type { McpClientPool } from './mcp-client-pool.js';
+
+export type CallerStage = 'diagnosis' | 'remediation' | 'verification';
+
+/** Error types (stable strings, used by retry policies). */
+export const ToolErrorType = {
+  NotAllowed: 'ToolNotAllowed',
+  NotConfigured: 'ToolNotConfigured',
+  SchemaError: 'ToolSchemaError',
+  ToolError: 'ToolError',
+  Unavailable: 'ToolUnavailable',
+} as const;
+
+const STAGE_CAPABILITIES: Record<CallerStage, (c: Capability) => boolean> = {
+  diagnosis: (c) => READ_ONLY_CAPABILITIES.includes(c),
+  verification: (c) => READ_ONLY_CAPABILITIES.includes(c),
+  remediation: () => true,
+};
+
+export interface GateContext {
+  incidentId: string;
+  stage: CallerStage;
+}
+
+type Output<C extends Capability> = z.infer<(typeof CAPABILITY_SCHEMAS)[C]['output']>;
+type Input<C extends Capability> = z.input<(typeof CAPABILITY_SCHEMAS)[C]['input']>;
+
+export class ToolGate {
+  constructor(
+    private readonly registry: ToolRegistryConfig,
+    private readonly pool: McpClientPool,
+    private readonly store: EvidenceStore,
+  ) {}
+
+  has(capability: Capability): boolean {
+    return this.registry.capabilities[capability] !== undefined;
+  }
+
+  async call<C extends Capability>(capability: C, args: Input<C>, ctx: GateContext): Promise<Output<C>> {
+    const startedAt = Date.now();
+    const rec: Record<string, unknown> = { at: new Date(startedAt).toISOString(), capability, stage: ctx.stage, arguments: args };
+    const fail = async (type: string, message: string, nonRetryable: boolean): Promise<never> => {
+      rec['error'] = { type, message };
+      rec['durationMs'] = Date.now() - startedAt;
+      await this.store.appendToolCall(ctx.incidentId, rec);
+      throw ApplicationFailure.create({ type, message, nonRetryable });
+    };
+
+    if (!STAGE_CAPABILITIES[ctx.stage](capability)) {
+      return fail(ToolErrorType.NotAllowed, `${capability} is not allowed during ${ctx.stage}`, true);
+    }
+    const binding = this.registry.capabilities[capability];
+    if (!binding) return fail(ToolErrorType.NotConfigured, `no tool is configured for ${capability}`, true);
+    rec['server'] = binding.server;
+    rec['tool'] = binding.tool;
+
+    const schemas = CAPABILITY_SCHEMAS[capability];
+    const parsedArgs = schemas.input.safeParse(args);
+    if (!parsedArgs.success) {
+      return fail(ToolErrorType.SchemaError, `arguments for ${binding.tool}: ${z.prettifyError(parsedArgs.error)}`, true);
+    }
+    const toolArgs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(parsedArgs.data as Record<string, unknown>)) toolArgs[binding.argumentMap[k] ?? k] = v;
+
+    let result;
+    try {
+      result = await this.pool.callTool(binding.server, binding.tool, toolArgs);
+    } catch (err) {
+      return fail(ToolErrorType.Unavailable, (err as Error).message, false);
+    }
+    if (result.isError) return fail(ToolErrorType.ToolError, `${binding.tool}: ${result.text.slice(0, 500)}`, capability.startsWith('remediation.') && capability !== 'remediation.get_state');
+
+    let payload: unknown = result.structuredContent;
+    if (payload === undefined) {
+      try {
+        payload = JSON.parse(result.text);
+      } catch {
+        return fail(ToolErrorType.SchemaError, `${binding.tool} returned no structured content and its text is not JSON`, true);
+      }
+    }
+    const parsed = schemas.output.safeParse(payload);
+    if (!parsed.success) {
+      return fail(ToolErrorType.SchemaError, `result of ${binding.tool} failed its schema: ${z.prettifyError(parsed.error)}`, true);
+    }
+    rec['resultDigest'] = sha256(canonicalJson(parsed.data));
+    rec['durationMs'] = Date.now() - startedAt;
+    await this.store.appendToolCall(ctx.incidentId, rec);
+    return parsed.data as Output<C>;
+  }
+}

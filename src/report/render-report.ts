@@ -1,0 +1,92 @@
+/**
+ * The diagnostic report, in Markdown for people and JSON for tools and the knowledge
+ * base. Alert text and log quotes are untrusted: rendered as quoted data, never as markup
+ * that could pass for vigil's own words.
+ */
+import type { IncidentStatus } from '../schemas/incident.js';
+
+export interface ReportLinks {
+  temporalUi?: string;
+}
+
+/** Neutralises untrusted text for Markdown: one line, no markup, bounded length. */
+export function quoteUntrusted(text: string, max = 300): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const cut = flat.length > max ? `${flat.slice(0, max)}…` : flat;
+  return '`' + cut.replace(/`/g, "'") + '`';
+}
+
+export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): string {
+  const lines: string[] = [];
+  const top = s.inference?.rootCause;
+  lines.push(`# Incident ${s.incidentId}: ${s.title}`, '');
+  lines.push(`- **Severity:** ${s.severity}`);
+  lines.push(`- **Outcome:** ${s.outcome ?? 'open'}`);
+  lines.push(`- **Root cause:** ${top ? `${top.service}${top.indicator ? ` (${top.indicator})` : ''}` : 'unknown'}${s.inference ? `, confidence ${(s.inference.confidence * 100).toFixed(0)}% (${s.inference.reasoner})` : ''}`);
+  if (s.checkpoint?.uncertain) lines.push(`- **Flagged uncertain:** confidence below the policy threshold; a person confirmed or corrected the root cause`);
+  lines.push(`- **Policy version:** ${s.policyVersion ?? '?'}`);
+  if (links.temporalUi) lines.push(`- **Temporal UI:** ${links.temporalUi}`);
+  lines.push('');
+
+  lines.push('## Timeline', '');
+  for (const t of s.timeline) lines.push(`- ${t.at} **${t.stage}**: ${t.note}`);
+  lines.push('');
+
+  lines.push('## Alerts', '');
+  for (const a of s.alerts) {
+    lines.push(`- ${a.status} ${quoteUntrusted(a.labels['alertname'] ?? 'alert', 80)} on ${quoteUntrusted(a.labels['service'] ?? a.labels['job'] ?? '?', 80)} since ${a.startsAt}${a.annotations['summary'] ? `: ${quoteUntrusted(a.annotations['summary'])}` : ''}${a.generatorURL ? ` ([source](${encodeURI(a.generatorURL)}))` : ''}`);
+  }
+  lines.push('');
+
+  lines.push('## Evidence', '');
+  for (const e of s.evidence) {
+    lines.push(`### ${e.source} (${e.status}${e.ref ? `, raw: ${e.ref}` : ''})`, '');
+    if (e.status === 'missing') lines.push(`Missing: ${quoteUntrusted(e.error ?? 'unavailable')}`);
+    for (const f of e.findings.slice(0, 8)) lines.push(`- [${f.id}] ${quoteUntrusted(f.summary, 400)} (score ${f.score.toFixed(2)})`);
+    lines.push('');
+  }
+  if (s.missingSources.length) lines.push(`**Missing evidence:** ${s.missingSources.map((m) => quoteUntrusted(m, 200)).join(', ')}`, '');
+
+  lines.push('## Root-cause candidates', '');
+  s.candidates.slice(0, 5).forEach((c, i) => {
+    lines.push(`${i + 1}. **${c.service}**${c.instance ? ` / ${c.instance}` : ''}${c.indicator ? ` (${c.indicator})` : ''}: score ${c.score.toFixed(3)}`);
+    for (const r of c.reasons.slice(0, 5)) lines.push(`   - ${quoteUntrusted(r, 400)}`);
+  });
+  lines.push('');
+
+  if (s.inference) {
+    lines.push('## Inference', '');
+    for (const r of s.inference.reasoning) lines.push(`- ${quoteUntrusted(r, 500)}`);
+    lines.push('');
+  }
+
+  lines.push('## Similar incidents and runbooks', '');
+  for (const h of s.history?.similarIncidents ?? []) lines.push(`- past incident ${h.id}: ${quoteUntrusted(h.title, 120)} (root cause ${h.rootCauseService ?? '?'}, similarity ${h.similarity.toFixed(2)})`);
+  for (const r of s.history?.runbooks ?? []) lines.push(`- runbook **${r.title}** (${r.path}): ${r.steps.map((x) => `${x.action} [${x.risk ?? '?'}]`).join(', ')}`);
+  if (!s.history?.similarIncidents.length && !s.history?.runbooks.length) lines.push('- none found');
+  lines.push('');
+
+  lines.push('## Remediation', '');
+  if (s.plan) {
+    lines.push(`Plan: ${s.plan.summary} (digest ${s.plan.digest.slice(0, 12)})`, '');
+    for (const st of s.plan.steps) lines.push(`- ${st.id} ${st.action} ${st.service} [risk ${st.risk}]: ${st.description}; undo: ${st.compensation}`);
+  } else lines.push('No plan.');
+  lines.push('');
+  if (s.decisions.length) {
+    lines.push('### Decisions', '');
+    for (const d of s.decisions) lines.push(`- ${d.at} ${d.actor} (${d.role ?? 'unknown role'}): ${d.kind}${d.accepted ? '' : ` REFUSED: ${d.refusal ?? ''}`}${d.reason ? `: ${quoteUntrusted(d.reason, 200)}` : ''} [policy ${d.policyVersion}]`);
+    lines.push('');
+  }
+  if (s.saga) {
+    lines.push('### Actions', '');
+    for (const a of s.saga.actions) lines.push(`- ${a.at} ${a.phase === 'do' ? 'did' : 'undid'} ${a.action} ${a.service} (${a.stepId}, key ${a.idempotencyKey}): ${a.ok ? 'ok' : `FAILED: ${a.error ?? ''}`}${a.result ? ` (${a.result.before.release}/${a.result.before.replicas} → ${a.result.after.release}/${a.result.after.replicas})` : ''}`);
+    if (s.saga.remainingUndo.length) lines.push('', `**Left to undo by a person:** ${s.saga.remainingUndo.map((x) => x.description).join('; ')}`);
+    lines.push('', `Saga: ${s.saga.outcome}: ${s.saga.summary}`, '');
+  }
+  if (s.verification) {
+    lines.push('### Verification', '', s.verification.summary, '');
+    for (const c of s.verification.checks) lines.push(`- ${c.service} ${c.metric}: ${c.observed.toPrecision(3)} (baseline ${c.baseline.toPrecision(3)}, threshold ${c.threshold.toPrecision(3)}) ${c.ok ? 'ok' : 'ABNORMAL'}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,145 @@
+/**
+ * The capabilities vigil needs from the outside world, each with one input and one
+ * output schema. MCP servers that vigil ships (the simulator, the dataset replay
+ * server) expose tools with exactly these names and shapes; third-party servers are
+ * mapped onto them by the tool registry. Results are validated against the output
+ * schema before any analysis sees them.
+ */
+import { z } from 'zod';
+import { EpochSeconds, LogRecord, MetricSeries, Span, Topology } from './telemetry.js';
+
+/** Capability name -> the MCP tool name our own servers use for it. */
+export const CAPABILITY_TOOLS = {
+  'metrics.query_range': 'metrics_query_range',
+  'logs.search': 'logs_search',
+  'traces.search': 'traces_search',
+  'topology.get': 'topology_get',
+  'remediation.get_state': 'service_state_get',
+  'remediation.restart': 'service_restart',
+  'remediation.scale': 'service_scale',
+  'remediation.rollback': 'release_rollback',
+  'remediation.set_flag': 'feature_flag_set',
+} as const;
+export type Capability = keyof typeof CAPABILITY_TOOLS;
+export const Capability = z.enum(Object.keys(CAPABILITY_TOOLS) as [Capability, ...Capability[]]);
+
+/** Read-only capabilities: allowed during diagnosis. */
+export const READ_ONLY_CAPABILITIES: readonly Capability[] = [
+  'metrics.query_range',
+  'logs.search',
+  'traces.search',
+  'topology.get',
+  'remediation.get_state',
+];
+
+// ---- metrics.query_range ----
+export const MetricsQueryRangeInput = z.object({
+  start: EpochSeconds,
+  end: EpochSeconds,
+  step: z.number().positive().default(15).describe('seconds between points'),
+  service: z.string().optional().describe('only this service'),
+  metric: z.string().optional().describe('only this metric name'),
+});
+export type MetricsQueryRangeInput = z.infer<typeof MetricsQueryRangeInput>;
+export const MetricsQueryRangeOutput = z.object({ series: z.array(MetricSeries) });
+export type MetricsQueryRangeOutput = z.infer<typeof MetricsQueryRangeOutput>;
+
+// ---- logs.search ----
+export const LogsSearchInput = z.object({
+  start: EpochSeconds,
+  end: EpochSeconds,
+  service: z.string().optional(),
+  level: z.string().optional().describe('minimum level, e.g. warn or error'),
+  contains: z.string().optional().describe('substring filter on the message'),
+  limit: z.number().int().positive().max(50_000).default(5_000),
+});
+export type LogsSearchInput = z.infer<typeof LogsSearchInput>;
+export const LogsSearchOutput = z.object({ logs: z.array(LogRecord), truncated: z.boolean() });
+export type LogsSearchOutput = z.infer<typeof LogsSearchOutput>;
+
+// ---- traces.search ----
+export const TracesSearchInput = z.object({
+  start: EpochSeconds,
+  end: EpochSeconds,
+  service: z.string().optional().describe('traces that touch this service'),
+  limit: z.number().int().positive().max(200_000).default(20_000).describe('max spans'),
+});
+export type TracesSearchInput = z.infer<typeof TracesSearchInput>;
+export const TracesSearchOutput = z.object({ spans: z.array(Span), truncated: z.boolean() });
+export type TracesSearchOutput = z.infer<typeof TracesSearchOutput>;
+
+// ---- topology.get ----
+export const TopologyGetInput = z.object({
+  since: EpochSeconds.optional().describe('only changes at or after this time'),
+});
+export type TopologyGetInput = z.infer<typeof TopologyGetInput>;
+export const TopologyGetOutput = Topology;
+export type TopologyGetOutput = z.infer<typeof TopologyGetOutput>;
+
+// ---- remediation ----
+/** The state of one service that remediation reads before acting and restores on undo. */
+export const ServiceState = z.object({
+  service: z.string(),
+  replicas: z.number().int().nonnegative(),
+  release: z.string(),
+  previousRelease: z.string().nullable(),
+  flags: z.record(z.string(), z.boolean()),
+  restarts: z.number().int().nonnegative(),
+});
+export type ServiceState = z.infer<typeof ServiceState>;
+
+export const ServiceStateGetInput = z.object({ service: z.string().min(1) });
+export type ServiceStateGetInput = z.infer<typeof ServiceStateGetInput>;
+export const ServiceStateGetOutput = ServiceState;
+
+const IdempotencyKey = z
+  .string()
+  .min(8)
+  .max(200)
+  .describe('derived from incident and step; the same key never acts twice');
+
+export const ServiceRestartInput = z.object({ service: z.string().min(1), idempotencyKey: IdempotencyKey });
+export type ServiceRestartInput = z.infer<typeof ServiceRestartInput>;
+export const ServiceScaleInput = z.object({
+  service: z.string().min(1),
+  replicas: z.number().int().min(0).max(100),
+  idempotencyKey: IdempotencyKey,
+});
+export type ServiceScaleInput = z.infer<typeof ServiceScaleInput>;
+export const ReleaseRollbackInput = z.object({
+  service: z.string().min(1),
+  toRelease: z.string().min(1).describe('the release to run after this action (previous one to roll back, recorded one to roll forward)'),
+  idempotencyKey: IdempotencyKey,
+});
+export type ReleaseRollbackInput = z.infer<typeof ReleaseRollbackInput>;
+export const FeatureFlagSetInput = z.object({
+  service: z.string().min(1),
+  flag: z.string().min(1),
+  enabled: z.boolean(),
+  idempotencyKey: IdempotencyKey,
+});
+export type FeatureFlagSetInput = z.infer<typeof FeatureFlagSetInput>;
+
+/** Every action returns the state before and after, and whether the key had been seen already. */
+export const ActionOutput = z.object({
+  ok: z.boolean(),
+  idempotencyKey: z.string(),
+  replayed: z.boolean().describe('true when this key was already applied: nothing was done again'),
+  before: ServiceState,
+  after: ServiceState,
+  message: z.string(),
+});
+export type ActionOutput = z.infer<typeof ActionOutput>;
+
+/** Input and output schema of each capability, for the gate that validates tool results. */
+export const CAPABILITY_SCHEMAS = {
+  'metrics.query_range': { input: MetricsQueryRangeInput, output: MetricsQueryRangeOutput },
+  'logs.search': { input: LogsSearchInput, output: LogsSearchOutput },
+  'traces.search': { input: TracesSearchInput, output: TracesSearchOutput },
+  'topology.get': { input: TopologyGetInput, output: TopologyGetOutput },
+  'remediation.get_state': { input: ServiceStateGetInput, output: ServiceStateGetOutput },
+  'remediation.restart': { input: ServiceRestartInput, output: ActionOutput },
+  'remediation.scale': { input: ServiceScaleInput, output: ActionOutput },
+  'remediation.rollback': { input: ReleaseRollbackInput, output: ActionOutput },
+  'remediation.set_flag': { input: FeatureFlagSetInput, output: ActionOutput },
+} as const satisfies Record<Capability, { input: z.ZodType; output: z.ZodType }>;

@@ -1,0 +1,233 @@
+/**
+ * The incident workflow's payloads: its input, the inference, the remediation plan,
+ * decisions by people, the status its query returns and the final record.
+ * Pure module: safe to import from workflow code.
+ */
+import { z } from 'zod';
+import { Alert, Severity } from './alert.js';
+import { Candidate, SourceEvidence } from './evidence.js';
+import { ActionKind, Policy, RiskClass } from './policy.js';
+import { ActionOutput } from './capabilities.js';
+
+/** Settings the workflow needs that are not policy (windows, waits). Whole seconds. */
+export const IncidentSettings = z.object({
+  groupWaitSeconds: z.number().int().nonnegative().default(30),
+  baselineSeconds: z.number().int().positive().default(1800).describe('length of the pre-incident baseline window'),
+  /** How far past the alert start telemetry is read (the alert may be old: a replayed case). */
+  incidentWindowSeconds: z.number().int().positive().default(900),
+  metricsStepSeconds: z.number().positive().default(15),
+  /** Links for the report. */
+  temporalUiUrl: z.string().optional(),
+});
+export type IncidentSettings = z.infer<typeof IncidentSettings>;
+
+export const IncidentInput = z.object({
+  incidentId: z.string().min(1),
+  groupKey: z.string().min(1),
+  /** Alerts known when the workflow started (more arrive by signal). */
+  alerts: z.array(Alert).default([]),
+  /** Explicit settings (tests, eval); omitted ones come from the worker's configuration. */
+  settings: IncidentSettings.partial().optional(),
+});
+export type IncidentInput = z.infer<typeof IncidentInput>;
+
+export const RootCause = z.object({
+  service: z.string(),
+  instance: z.string().optional(),
+  indicator: z.string().optional(),
+});
+export type RootCause = z.infer<typeof RootCause>;
+
+export const Inference = z.object({
+  reasoner: z.string().describe('builtin, or the LLM model name'),
+  rootCause: RootCause.nullable(),
+  confidence: z.number().min(0).max(1),
+  reasoning: z.array(z.string()),
+  evidenceRefs: z.array(z.string()),
+});
+export type Inference = z.infer<typeof Inference>;
+
+export const SimilarIncident = z.object({
+  id: z.string(),
+  title: z.string(),
+  rootCauseService: z.string().optional(),
+  similarity: z.number(),
+  path: z.string().optional(),
+});
+export type SimilarIncident = z.infer<typeof SimilarIncident>;
+
+export const RunbookStep = z.object({
+  action: ActionKind,
+  description: z.string(),
+  risk: RiskClass.optional(),
+  replicas: z.number().int().positive().optional().describe('for scale: absolute count; default current + 1'),
+  flag: z.string().optional(),
+  enabled: z.boolean().optional(),
+});
+export type RunbookStep = z.infer<typeof RunbookStep>;
+
+export const RunbookMatch = z.object({
+  id: z.string(),
+  title: z.string(),
+  path: z.string(),
+  score: z.number(),
+  steps: z.array(RunbookStep),
+});
+export type RunbookMatch = z.infer<typeof RunbookMatch>;
+
+export const History = z.object({
+  similarIncidents: z.array(SimilarIncident),
+  runbooks: z.array(RunbookMatch),
+});
+export type History = z.infer<typeof History>;
+
+export const PlanStep = z.object({
+  id: z.string().describe('step-1, step-2, ... stable within the plan'),
+  action: ActionKind,
+  service: z.string(),
+  description: z.string(),
+  risk: RiskClass,
+  params: z.object({
+    replicas: z.number().int().optional(),
+    toRelease: z.string().optional(),
+    flag: z.string().optional(),
+    enabled: z.boolean().optional(),
+  }),
+  compensation: z.string().describe('how this step is undone, in words'),
+  runbook: z.string().optional(),
+});
+export type PlanStep = z.infer<typeof PlanStep>;
+
+export const RemediationPlan = z.object({
+  service: z.string().nullable(),
+  steps: z.array(PlanStep),
+  summary: z.string(),
+  /** SHA-256 of the plan and the evidence it rests on: approvals are bound to it. */
+  digest: z.string(),
+});
+export type RemediationPlan = z.infer<typeof RemediationPlan>;
+
+export const DecisionKind = z.enum(['approve', 'reject', 'override']);
+export type DecisionKind = z.infer<typeof DecisionKind>;
+
+export const Decision = z.object({
+  kind: DecisionKind,
+  actor: z.string().min(1).describe('identity of the person deciding'),
+  reason: z.string().max(2000).optional(),
+  /** For override: the root cause the person says it is. */
+  rootCauseService: z.string().optional(),
+  /** The plan digest the person saw; a stale one is refused. */
+  planDigest: z.string().optional(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+export const RecordedDecision = Decision.extend({
+  at: z.string(),
+  accepted: z.boolean(),
+  role: z.string().optional(),
+  refusal: z.string().optional(),
+  policyVersion: z.string(),
+});
+export type RecordedDecision = z.infer<typeof RecordedDecision>;
+
+export const Stage = z.enum([
+  'intake',
+  'analysis',
+  'ranking',
+  'history',
+  'inference',
+  'planning',
+  'checkpoint',
+  'remediation',
+  'verification',
+  'report',
+  'closed',
+]);
+export type Stage = z.infer<typeof Stage>;
+
+export const ActionRecord = z.object({
+  stepId: z.string(),
+  action: ActionKind,
+  service: z.string(),
+  phase: z.enum(['do', 'undo']),
+  idempotencyKey: z.string(),
+  ok: z.boolean(),
+  error: z.string().optional(),
+  result: ActionOutput.optional(),
+  at: z.string(),
+});
+export type ActionRecord = z.infer<typeof ActionRecord>;
+
+export const Verification = z.object({
+  recovered: z.boolean(),
+  checks: z.array(
+    z.object({ service: z.string(), metric: z.string(), baseline: z.number(), threshold: z.number(), observed: z.number(), ok: z.boolean() }),
+  ),
+  summary: z.string(),
+});
+export type Verification = z.infer<typeof Verification>;
+
+export const SagaResult = z.object({
+  outcome: z.enum(['completed', 'failed-compensated', 'failed-compensation-incomplete', 'not-recovered-compensated', 'cancelled']),
+  actions: z.array(ActionRecord),
+  /** Steps whose undo failed: left for a person. */
+  remainingUndo: z.array(PlanStep),
+  verification: Verification.optional(),
+  summary: z.string(),
+  error: z.string().optional(),
+});
+export type SagaResult = z.infer<typeof SagaResult>;
+
+export const Outcome = z.enum([
+  'auto-resolved',
+  'remediated',
+  'not-recovered-rolled-back',
+  'remediation-failed',
+  'rejected',
+  'escalated-no-decision',
+  'no-action',
+  'shadow',
+]);
+export type Outcome = z.infer<typeof Outcome>;
+
+export const CheckpointState = z.object({
+  required: z.boolean(),
+  reasons: z.array(z.string()),
+  since: z.string().optional(),
+  allowedRoles: z.array(z.string()),
+  uncertain: z.boolean(),
+});
+export type CheckpointState = z.infer<typeof CheckpointState>;
+
+/** What the `status` query returns: everything a person needs to follow and decide. */
+export const IncidentStatus = z.object({
+  incidentId: z.string(),
+  stage: Stage,
+  severity: Severity,
+  title: z.string(),
+  alerts: z.array(Alert),
+  evidence: z.array(SourceEvidence),
+  missingSources: z.array(z.string()),
+  /** Services the topology knows: an override must name one of them. */
+  topologyServices: z.array(z.string()),
+  candidates: z.array(Candidate),
+  history: History.nullable(),
+  inference: Inference.nullable(),
+  plan: RemediationPlan.nullable(),
+  checkpoint: CheckpointState.nullable(),
+  decisions: z.array(RecordedDecision),
+  saga: SagaResult.nullable(),
+  verification: Verification.nullable(),
+  outcome: Outcome.nullable(),
+  policyVersion: z.string().nullable(),
+  timeline: z.array(z.object({ at: z.string(), stage: Stage, note: z.string() })),
+  report: z.object({ jsonPath: z.string(), markdownPath: z.string() }).nullable(),
+});
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** Loaded by an activity, handed to the workflow as data. */
+export const IncidentContext = z.object({
+  policy: Policy,
+  settings: IncidentSettings,
+});
+export type IncidentContext = z.infer<typeof IncidentContext>;

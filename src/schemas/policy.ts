@@ -1,0 +1,70 @@
+/**
+ * The policy: who may approve, when a person must decide, how risky each action is and
+ * how autonomous vigil may be. Read from one YAML file by an activity and handed to the
+ * workflow as data with its version, so replays see the policy that decided.
+ * Pure module: safe to import from workflow code.
+ */
+import { z } from 'zod';
+import { Severity } from './alert.js';
+
+export const Role = z.enum(['sre', 'incident-commander', 'engineering-manager', 'observer']);
+export type Role = z.infer<typeof Role>;
+
+export const RiskClass = z.enum(['low', 'medium', 'high', 'critical']);
+export type RiskClass = z.infer<typeof RiskClass>;
+
+export const AutonomyLevel = z.enum(['shadow', 'assisted', 'partial', 'bounded']);
+export type AutonomyLevel = z.infer<typeof AutonomyLevel>;
+
+export const ActionKind = z.enum(['restart', 'scale', 'rollback', 'set_flag']);
+export type ActionKind = z.infer<typeof ActionKind>;
+
+/** Durations are whole seconds so tests can use short ones. */
+const Seconds = z.number().int().positive();
+
+export const Policy = z.object({
+  version: z.string().min(1),
+  approvers: z
+    .array(z.object({ id: z.string().min(1), role: Role }))
+    .describe('allow-list of trusted identities and their roles'),
+  checkpoint: z.object({
+    /** Severities that always wait for a person before remediation. */
+    alwaysFor: z.array(Severity).default(['P0']),
+    /** Below this root-cause confidence the incident is "uncertain" and a person decides. */
+    confidenceThreshold: z.number().min(0).max(1).default(0.6),
+    /** Share of the remaining incidents that are sampled for approval anyway. */
+    sampleRate: z.number().min(0).max(1).default(0.05),
+    /** Risk classes of actions that always need approval. */
+    approvalRisk: z.array(RiskClass).default(['high', 'critical']),
+    /** How long to wait for a decision before the safe default (no remediation). */
+    timeoutSeconds: Seconds.default(900),
+    /** Roles that may approve remediation of these severities. */
+    approverRoles: z.record(Severity, z.array(Role)).default({
+      P0: ['incident-commander'],
+      P1: ['sre', 'incident-commander'],
+      P2: ['sre', 'incident-commander'],
+      P3: ['sre', 'incident-commander'],
+      P4: ['sre', 'incident-commander'],
+    }),
+  }),
+  actions: z.record(ActionKind, z.object({ risk: RiskClass })).default({
+    restart: { risk: 'low' },
+    scale: { risk: 'medium' },
+    rollback: { risk: 'high' },
+    set_flag: { risk: 'medium' },
+  }),
+  autonomy: z
+    .object({
+      default: AutonomyLevel.default('assisted'),
+      services: z.record(z.string(), AutonomyLevel).default({}),
+    })
+    .default({ default: 'assisted', services: {} }),
+  verification: z
+    .object({
+      windowSeconds: Seconds.default(120),
+      /** Symptoms count as recovered when back under baseline median + this many MADs. */
+      toleranceMads: z.number().positive().default(6),
+    })
+    .default({ windowSeconds: 120, toleranceMads: 6 }),
+});
+export type Policy = z.infer<typeof Policy>;

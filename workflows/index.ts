@@ -1,0 +1,3 @@
+/** The workflow types this worker runs (the bundle's entry point). */
+export { IncidentWorkflow } from './incident-workflow.js';
+export { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
