@@ -1,7 +1,7 @@
 /**
  * Loads vigil's configuration: an optional YAML file (--config or $VIGIL_CONFIG)
  * validated with zod, then the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * VIGIL_TASK_QUEUE, VIGIL_DATA_DIR, VIGIL_INGEST_TOKENS, VIGIL_INGEST_HMAC_SECRET).
+ * VIGIL_TASK_QUEUE, VIGIL_DATA_DIR, VIGIL_INGEST_TOKENS, VIGIL_INGEST_HMAC_SECRETS, comma-separated).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -41,7 +41,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   if (env['VIGIL_DATA_DIR']) merged['dataDir'] = env['VIGIL_DATA_DIR'];
   const ingest = { ...((merged['ingest'] as object | undefined) ?? {}) } as Record<string, unknown>;
   if (env['VIGIL_INGEST_TOKENS']) ingest['bearerTokens'] = env['VIGIL_INGEST_TOKENS'].split(',').filter(Boolean);
-  if (env['VIGIL_INGEST_HMAC_SECRET']) ingest['hmacSecret'] = env['VIGIL_INGEST_HMAC_SECRET'];
+  if (env['VIGIL_INGEST_HMAC_SECRETS']) ingest['hmacSecrets'] = env['VIGIL_INGEST_HMAC_SECRETS'].split(',').filter(Boolean);
   merged['ingest'] = ingest;
   const parsed = VigilConfig.safeParse(merged);
   if (!parsed.success) throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${z.prettifyError(parsed.error)}`);

@@ -13,6 +13,7 @@ export const REDACT_PATHS = [
   '*.password',
   '*.secret',
   'hmacSecret',
+  'hmacSecrets',
 ];
 
 export function createLogger(opts: { level?: string; name?: string; destination?: number } = {}): Logger {

@@ -55,12 +55,12 @@ export const VigilConfig = z.object({
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8787),
-      bearerTokens: z.array(z.string()).default([]),
-      hmacSecret: z.string().optional(),
+      bearerTokens: z.array(z.string().min(1)).default([]),
+      hmacSecrets: z.array(z.string().min(1)).default([]),
       maxBodyBytes: z.number().int().positive().default(1024 * 1024),
       groupBy: z.array(z.string()).optional(),
     })
-    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], maxBodyBytes: 1024 * 1024 }),
+    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024 }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
 });

@@ -1,0 +1,83 @@
+/**
+ * Runs the analyses and the ranking over every case of the development datasets and
+ * reports AC@1 / AC@3 / Avg@5 per dataset (truth.json is read only to score).
+ *   node --import tsx scripts/rank-dataset.ts [dataset,...] [--out results-dir] [--verbose]
+ * With --out, writes <dataset>.json in the format of ../shared/datasets/score.py.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listCases, loadCase, loadTruth, type LoadedCase } from '../test/support/load-case.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline } from '../src/analysis/metrics.js';
+import { analyzeLogs } from '../src/analysis/log-templates.js';
+import { analyzeTraces } from '../src/analysis/traces.js';
+import { analyzeTopology } from '../src/analysis/topology.js';
+import { rankCandidates } from '../src/ranking/rank-candidates.js';
+import { inferRootCause } from '../src/reasoner/builtin-reasoner.js';
+import type { Candidate, SourceEvidence } from '../src/schemas/evidence.js';
+
+export function diagnoseCase(c: LoadedCase): { candidates: Candidate[]; evidence: SourceEvidence[] } {
+  const { incidentStart } = c;
+  const evidence: SourceEvidence[] = [];
+  const baseMetrics = c.baseline?.metrics ?? [];
+  evidence.push(
+    baseMetrics.length > 0
+      ? analyzeMetricsWithBaseline({ series: c.telemetry.metrics, baselineSeries: baseMetrics, incidentStart })
+      : analyzeMetrics({ series: c.telemetry.metrics, incidentStart }),
+  );
+  if (c.telemetry.logs.length > 0) evidence.push(analyzeLogs({ logs: c.telemetry.logs, incidentStart }));
+  if (c.telemetry.spans.length > 0)
+    evidence.push(
+      analyzeTraces({
+        spans: c.telemetry.spans,
+        incidentStart,
+        ...(c.baseline && c.baseline.spans.length > 0 ? { baselineSpans: c.baseline.spans } : {}),
+      }),
+    );
+  evidence.push(analyzeTopology({ topology: c.topology, alertedServices: c.alertedServices, incidentStart }));
+  const candidates = rankCandidates({ evidence, topology: c.topology, alertedServices: c.alertedServices, incidentStart });
+  return { candidates, evidence };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const verbose = args.includes('--verbose');
+  const outIdx = args.indexOf('--out');
+  const outDir = outIdx >= 0 ? args[outIdx + 1] : undefined;
+  const names = args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  const datasets = (names ?? 'sockshop-rcd,petshop,nezha-ob').split(',');
+  for (const ds of datasets) {
+    const hits = [0, 0, 0, 0, 0];
+    let n = 0;
+    let confSum = 0;
+    const results: { id: string; ranking: { service: string; score: number }[] }[] = [];
+    for (const id of listCases(ds)) {
+      const c = loadCase(ds, id);
+      const { candidates, evidence } = diagnoseCase(c);
+      const verdict = inferRootCause({ candidates, evidence });
+      confSum += verdict.confidence;
+      results.push({ id, ranking: candidates.map((x) => ({ service: x.service, score: x.score })) });
+      const truth = loadTruth(ds, id);
+      const pos = candidates.findIndex((x) => x.service === truth.service);
+      n++;
+      for (let k = 0; k < 5; k++) if (pos >= 0 && pos <= k) hits[k] = (hits[k] ?? 0) + 1;
+      if (verbose && pos !== 0)
+        console.log(
+          `  ${id} truth=${truth.service} (${truth.fault_type ?? ''}) pos=${pos} conf=${verdict.confidence.toFixed(2)} top: ${candidates
+            .slice(0, 3)
+            .map((x) => `${x.service}(${x.score.toFixed(2)},${x.indicator ?? ''})`)
+            .join(' ')}`,
+        );
+    }
+    const ac = hits.map((h) => h / Math.max(n, 1));
+    const avg5 = ac.reduce((a, b) => a + b, 0) / 5;
+    console.log(
+      `${ds}: cases ${n}  AC@1 ${ac[0]?.toFixed(3)}  AC@3 ${ac[2]?.toFixed(3)}  AC@5 ${ac[4]?.toFixed(3)}  Avg@5 ${avg5.toFixed(3)}  mean confidence ${(confSum / Math.max(n, 1)).toFixed(2)}`,
+    );
+    if (outDir) {
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(join(outDir, `${ds}.json`), JSON.stringify({ cases: results }, null, 1));
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) main();

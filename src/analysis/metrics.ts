@@ -1,0 +1,250 @@
+/**
+ * Metric anomaly analysis: for every service/instance/metric series, compare the
+ * incident window (t >= incidentStart) with a baseline using robust statistics
+ * (median and MAD with a floor, see robust-stats.ts), in the spirit of BARO /
+ * N-Sigma: the anomaly score is the robust z-score of a high quantile of the
+ * incident-window points (the max for short windows), so a single spike in a long
+ * window does not dominate. Both directions are scored; a move in the direction a
+ * metric is "healthy" in (latency down, success rate up) is discounted by half.
+ * The onset is the first of k consecutive points outside the baseline band.
+ * Pure and deterministic.
+ */
+import type { MetricSeries } from '../schemas/telemetry.js';
+import type { Finding, SourceEvidence } from '../schemas/evidence.js';
+import { byScoreThenKey, clockTime, formatNumber, robustBaseline } from './robust-stats.js';
+
+export type MetricKind =
+  | 'cpu'
+  | 'memory'
+  | 'latency'
+  | 'errors'
+  | 'availability'
+  | 'traffic'
+  | 'network'
+  | 'io'
+  | 'other';
+
+/** Coarse kind of a metric from its snake_case name. */
+export function classifyMetric(metric: string): MetricKind {
+  const m = metric.toLowerCase();
+  if (/cpu/.test(m)) return 'cpu';
+  if (/mem|heap|rss|oom/.test(m)) return 'memory';
+  if (/latenc|duration|response_time|_seconds$|_ms$/.test(m)) return 'latency';
+  if (/error|fail|exception|5xx|fault/.test(m)) return 'errors';
+  if (/success|availab|uptime/.test(m)) return 'availability';
+  if (/network|receive|transmit|bytes_(in|out)|packet/.test(m)) return 'network';
+  if (/request|rate|count|ops|throughput|qps|rps/.test(m)) return 'traffic';
+  if (/disk|io|syscall|fs_/.test(m)) return 'io';
+  return 'other';
+}
+
+/** Which direction of change is bad for a metric: latency up, success rate down, traffic either. */
+export function badDirection(metric: string): 'up' | 'down' | 'both' {
+  const kind = classifyMetric(metric);
+  if (kind === 'availability') return 'down';
+  if (kind === 'traffic' || kind === 'network' || kind === 'io' || kind === 'other') return 'both';
+  return 'up';
+}
+
+/** Robust z-score threshold for "outside the baseline band". @default 3 */
+export const BAND_Z = 3;
+/** Scores are capped here so a floored scale cannot produce absurd values. */
+export const MAX_SCORE = 1000;
+
+export interface WindowScore {
+  score: number;
+  direction: 'up' | 'down';
+  onset: number | null;
+  center: number;
+  /** The incident-window value the score was computed from. */
+  level: number;
+}
+
+/**
+ * Scores incident-window points against baseline values. Returns null when the
+ * baseline has fewer than 2 points or the window is empty.
+ */
+export function scoreWindow(
+  baseline: readonly number[],
+  window: readonly (readonly [number, number])[],
+  metric = '',
+): WindowScore | null {
+  if (baseline.length < 2 || window.length === 0) return null;
+  let magnitude = 0;
+  for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
+  for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
+  const { center, scale } = robustBaseline(baseline, magnitude);
+  const z = window.map(([, v]) => (v - center) / scale);
+  const rank = Math.floor(window.length * 0.1);
+  const up = [...z].sort((a, b) => b - a);
+  const down = [...z].sort((a, b) => a - b);
+  const upScore = Math.max(0, up[rank] ?? 0);
+  const downScore = Math.max(0, -(down[rank] ?? 0));
+  const bad = badDirection(metric);
+  const upW = bad === 'down' ? 0.5 : 1;
+  const downW = bad === 'up' ? 0.5 : 1;
+  const direction: 'up' | 'down' = upScore * upW >= downScore * downW ? 'up' : 'down';
+  const raw = direction === 'up' ? upScore * upW : downScore * downW;
+  const level = direction === 'up' ? center + (up[rank] ?? 0) * scale : center + (down[rank] ?? 0) * scale;
+  const sign = direction === 'up' ? 1 : -1;
+  return {
+    score: Math.min(raw, MAX_SCORE),
+    direction,
+    onset: findOnset(window, z.map((x) => x * sign), BAND_Z),
+    center,
+    level,
+  };
+}
+
+/**
+ * First time the signed z-series exceeds `threshold` for k consecutive points
+ * (k = 3, or fewer for short windows); falls back to the first exceedance; null if none.
+ */
+export function findOnset(
+  window: readonly (readonly [number, number])[],
+  signedZ: readonly number[],
+  threshold: number,
+): number | null {
+  const k = Math.max(1, Math.min(3, Math.floor(window.length / 3)));
+  let firstExceed: number | null = null;
+  for (let i = 0; i < signedZ.length; i++) {
+    if ((signedZ[i] ?? 0) <= threshold) continue;
+    if (firstExceed === null) firstExceed = i;
+    let run = 1;
+    while (run < k && (signedZ[i + run] ?? 0) > threshold) run++;
+    if (run >= k) return window[i]?.[0] ?? null;
+  }
+  return firstExceed === null ? null : (window[firstExceed]?.[0] ?? null);
+}
+
+export interface AnalyzeMetricsInput {
+  series: MetricSeries[];
+  incidentStart: number;
+  /** Baseline = points before this time. @default incidentStart */
+  baselineEnd?: number;
+  /** @default 50 */
+  maxFindings?: number;
+  /** Findings below this score are dropped. @default 3 */
+  minScore?: number;
+}
+
+export interface AnalyzeMetricsWithBaselineInput {
+  series: MetricSeries[];
+  /** The same service/instance/metric series over a separate fault-free period. */
+  baselineSeries: MetricSeries[];
+  incidentStart: number;
+  /** @default 50 */
+  maxFindings?: number;
+  /** @default 3 */
+  minScore?: number;
+}
+
+function seriesKey(s: { service: string; instance: string; metric: string }): string {
+  return `${s.service}\u0000${s.instance}\u0000${s.metric}`;
+}
+
+function isPercentMetric(metric: string): boolean {
+  return /percent|_pct$/.test(metric);
+}
+
+function describe(s: MetricSeries, r: WindowScore, againstSeparateBaseline: boolean): string {
+  const who = s.instance ? `${s.service}/${s.instance}` : s.service;
+  const unit = isPercentMetric(s.metric) ? '%' : '';
+  const verb = r.direction === 'up' ? 'rose' : 'fell';
+  const base = againstSeparateBaseline ? 'median of the fault-free baseline' : 'median before';
+  const from = r.onset !== null ? ` from ${clockTime(r.onset)}` : '';
+  return `${who} ${s.metric} ${verb} from ${formatNumber(r.center)}${unit} (${base}) to ${formatNumber(r.level)}${unit}${from} (robust z ${formatNumber(r.score)})`;
+}
+
+function toFinding(s: MetricSeries, r: WindowScore, separate: boolean): Finding {
+  return {
+    id: `metrics:${s.service}:${s.instance}:${s.metric}`,
+    source: 'metrics',
+    service: s.service,
+    ...(s.instance ? { instance: s.instance } : {}),
+    indicator: s.metric,
+    score: r.score,
+    onset: r.onset,
+    summary: describe(s, r, separate),
+    direction: r.direction,
+  };
+}
+
+function finish(
+  findings: Finding[],
+  counts: { series: number; scored: number; skipped: number },
+  maxFindings: number,
+): SourceEvidence {
+  findings.sort(byScoreThenKey((f) => f.score, (f) => f.id));
+  return {
+    source: 'metrics',
+    status: counts.scored === 0 ? 'empty' : 'ok',
+    findings: findings.slice(0, maxFindings),
+    stats: {
+      series: counts.series,
+      scored: counts.scored,
+      skipped: counts.skipped,
+      anomalous: findings.length,
+    },
+  };
+}
+
+/** Anomalies of each series in the incident window against its own past. */
+export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
+  const { series, incidentStart } = input;
+  const baselineEnd = input.baselineEnd ?? incidentStart;
+  const minScore = input.minScore ?? BAND_Z;
+  const findings: Finding[] = [];
+  const counts = { series: series.length, scored: 0, skipped: 0 };
+  for (const s of series) {
+    const baseline = s.points.filter(([t]) => t < baselineEnd).map(([, v]) => v).filter(Number.isFinite);
+    const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
+    const r = scoreWindow(baseline, window, s.metric);
+    if (!r) {
+      counts.skipped++;
+      continue;
+    }
+    counts.scored++;
+    if (r.score >= minScore) findings.push(toFinding(s, r, false));
+  }
+  return finish(findings, counts, input.maxFindings ?? 50);
+}
+
+/**
+ * Anomalies against a separate fault-free period: each series' incident window is
+ * scored against the baseline series with the same service/instance/metric. When
+ * the recent past (points before incidentStart) is also available, the score is the
+ * smaller of the two, so a level that differs from the fault-free period for other
+ * reasons (a different recording day) but was already there before the incident is
+ * not reported. Series with no baseline counterpart fall back to their own past.
+ */
+export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInput): SourceEvidence {
+  const { series, baselineSeries, incidentStart } = input;
+  const minScore = input.minScore ?? BAND_Z;
+  const base = new Map<string, number[]>();
+  for (const b of baselineSeries) {
+    const k = seriesKey(b);
+    const arr = base.get(k) ?? [];
+    for (const [, v] of b.points) if (Number.isFinite(v)) arr.push(v);
+    base.set(k, arr);
+  }
+  const findings: Finding[] = [];
+  const counts = { series: series.length, scored: 0, skipped: 0 };
+  for (const s of series) {
+    const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
+    const past = s.points.filter(([t]) => t < incidentStart).map(([, v]) => v).filter(Number.isFinite);
+    const separate = base.get(seriesKey(s)) ?? [];
+    const rb = scoreWindow(separate, window, s.metric);
+    const rp = scoreWindow(past, window, s.metric);
+    let r: WindowScore | null = rb;
+    if (rb && rp) r = rp.score < rb.score ? rp : rb;
+    else if (!rb) r = rp;
+    if (!r) {
+      counts.skipped++;
+      continue;
+    }
+    counts.scored++;
+    if (r.score >= minScore) findings.push(toFinding(s, r, r === rb));
+  }
+  return finish(findings, counts, input.maxFindings ?? 50);
+}

@@ -1,0 +1,77 @@
+/**
+ * Small pure statistics and formatting helpers shared by the analyses:
+ * quantiles, median / MAD, robust scale with a floor, time and number formatting.
+ * No I/O, no clocks: safe inside Temporal workflows and activities.
+ */
+
+/** Quantile q (0..1) of `values` by linear interpolation; NaN when empty. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const a = sorted[lo] ?? Number.NaN;
+  const b = sorted[hi] ?? a;
+  return a + (b - a) * (pos - lo);
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Median absolute deviation (unscaled). */
+export function mad(values: readonly number[], center = median(values)): number {
+  return median(values.map((v) => Math.abs(v - center)));
+}
+
+/** Consistency constant that makes 1.4826 * MAD estimate sigma for normal data. */
+export const MAD_TO_SIGMA = 1.4826;
+
+/**
+ * Robust location and scale of a baseline. The scale is 1.4826 * MAD, floored so a
+ * flat (constant) baseline does not yield an infinite z-score: the floor is the
+ * largest of a tenth of the inter-decile half-range, 1% of |median| and an absolute
+ * epsilon relative to the magnitude of the series (`magnitude`).
+ */
+export function robustBaseline(
+  values: readonly number[],
+  magnitude = 0,
+): { center: number; scale: number } {
+  const center = median(values);
+  const madScale = MAD_TO_SIGMA * mad(values, center);
+  const spread = (quantile(values, 0.9) - quantile(values, 0.1)) / 2;
+  const floor = Math.max(0.1 * spread, 0.01 * Math.abs(center), 1e-3 * Math.abs(magnitude), 1e-9);
+  return { center, scale: Math.max(madScale, floor) };
+}
+
+/** "10:04:20Z" for an epoch-seconds time (UTC). */
+export function clockTime(epochSeconds: number): string {
+  return new Date(Math.round(epochSeconds * 1000)).toISOString().slice(11, 19) + 'Z';
+}
+
+/** Number with three significant digits, no exponent for everyday magnitudes. */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(3)));
+}
+
+/** Strip control characters and truncate untrusted text before quoting it. */
+export function sanitizeQuote(text: string, max = 160): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+  return clean.length > max ? clean.slice(0, max - 1) + '…' : clean;
+}
+
+/** Stable comparator: score desc, then the given key asc. */
+export function byScoreThenKey<T>(score: (t: T) => number, key: (t: T) => string) {
+  return (a: T, b: T): number => {
+    const d = score(b) - score(a);
+    if (d !== 0 && Number.isFinite(d)) return d;
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+}

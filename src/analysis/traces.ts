@@ -1,0 +1,385 @@
+/**
+ * Trace analysis: per service and operation, the error-rate shift and the shift of
+ * the p90 span self time (duration minus the time covered by child spans) between a
+ * baseline (spans before incidentStart, or a separate fault-free set) and the
+ * incident window; the call graph observed in spans (parent span's service → child
+ * span's service); for failing traces the deepest failing span (an error span none
+ * of whose children failed), which points at the service where errors originate;
+ * and for slow traces the span holding most of the extra time; plus call-rate
+ * shifts per edge (a caller that stops calling a callee). Pure and deterministic.
+ */
+import type { Span } from '../schemas/telemetry.js';
+import type { Finding, SourceEvidence } from '../schemas/evidence.js';
+import { byScoreThenKey, clockTime, formatNumber, median, quantile } from './robust-stats.js';
+
+export interface CallEdge {
+  source: string;
+  target: string;
+  count: number;
+}
+
+export interface AnalyzeTracesInput {
+  spans: Span[];
+  incidentStart: number;
+  /** Optional spans of a separate fault-free period; preferred over spans before incidentStart. */
+  baselineSpans?: Span[];
+  /** @default 50 */
+  maxFindings?: number;
+}
+
+export type TraceEvidence = SourceEvidence & { callGraph: CallEdge[] };
+
+/** Minimum spans on each side before a latency or error shift is scored. @default 5 */
+export const MIN_SPANS = 5;
+
+interface Indexed {
+  span: Span;
+  children: Span[];
+  selfMs: number;
+}
+
+/** Groups spans by trace and computes children and self time of every span. */
+export function indexTraces(spans: readonly Span[]): Map<string, Map<string, Indexed>> {
+  const traces = new Map<string, Map<string, Indexed>>();
+  for (const s of spans) {
+    let t = traces.get(s.trace_id);
+    if (!t) traces.set(s.trace_id, (t = new Map()));
+    t.set(s.span_id, { span: s, children: [], selfMs: s.duration_ms });
+  }
+  for (const t of traces.values()) {
+    for (const node of t.values()) {
+      const p = node.span.parent_span_id;
+      const parent = p ? t.get(p) : undefined;
+      if (parent) parent.children.push(node.span);
+    }
+    for (const node of t.values()) {
+      const childMs = node.children.reduce((a, c) => a + c.duration_ms, 0);
+      node.selfMs = Math.max(0, node.span.duration_ms - childMs);
+    }
+  }
+  return traces;
+}
+
+/** Caller service → callee service counts, from parent/child spans of different services. */
+export function buildCallGraph(spans: readonly Span[]): CallEdge[] {
+  const counts = new Map<string, number>();
+  for (const t of indexTraces(spans).values()) {
+    for (const node of t.values()) {
+      for (const c of node.children) {
+        if (c.service === node.span.service) continue;
+        const k = `${node.span.service}\u0000${c.service}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+    }
+  }
+  return [...counts.entries()]
+    .map(([k, count]) => {
+      const [source = '', target = ''] = k.split('\u0000');
+      return { source, target, count };
+    })
+    .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+}
+
+/**
+ * Deepest failing spans: in every trace with an error span, the error spans none of
+ * whose children are errors. Returns per service/operation the number of failing
+ * traces ending there, and the number of failing traces.
+ */
+export function deepestFailingSpans(spans: readonly Span[]): {
+  failingTraces: number;
+  origins: { service: string; operation: string; instance: string; traces: number }[];
+} {
+  const counts = new Map<string, { service: string; operation: string; instance: string; traces: number }>();
+  let failingTraces = 0;
+  for (const t of indexTraces(spans).values()) {
+    const seen = new Set<string>();
+    for (const node of t.values()) {
+      if (node.span.status !== 'error') continue;
+      if (node.children.some((c) => c.status === 'error')) continue;
+      const k = `${node.span.service}\u0000${node.span.operation}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const e = counts.get(k) ?? { service: node.span.service, operation: node.span.operation, instance: node.span.instance, traces: 0 };
+      e.traces++;
+      counts.set(k, e);
+    }
+    if (seen.size > 0) failingTraces++;
+  }
+  const origins = [...counts.values()].sort(
+    (a, b) => b.traces - a.traces || (a.service < b.service ? -1 : a.service > b.service ? 1 : a.operation < b.operation ? -1 : 1),
+  );
+  return { failingTraces, origins };
+}
+
+interface OpStats {
+  service: string;
+  operation: string;
+  n: number;
+  errors: number;
+  self: number[];
+  instances: Map<string, number>;
+  first: number;
+}
+
+function opStats(index: Map<string, Map<string, Indexed>>, filter: (s: Span) => boolean): Map<string, OpStats> {
+  const out = new Map<string, OpStats>();
+  const keys = [...index.keys()].sort();
+  for (const tid of keys) {
+    const t = index.get(tid);
+    if (!t) continue;
+    for (const node of t.values()) {
+      const s = node.span;
+      if (!filter(s)) continue;
+      const k = `${s.service}\u0000${s.operation}`;
+      let o = out.get(k);
+      if (!o) out.set(k, (o = { service: s.service, operation: s.operation, n: 0, errors: 0, self: [], instances: new Map(), first: s.start }));
+      o.n++;
+      if (s.status === 'error') o.errors++;
+      o.self.push(node.selfMs);
+      o.first = Math.min(o.first, s.start);
+      o.instances.set(s.instance, (o.instances.get(s.instance) ?? 0) + 1);
+    }
+  }
+  return out;
+}
+
+/** Per caller→callee edge, the self times of client spans whose children all run in the callee. */
+export function clientGaps(
+  index: Map<string, Map<string, Indexed>>,
+  filter: (s: Span) => boolean,
+): Map<string, { source: string; target: string; gaps: number[] }> {
+  const out = new Map<string, { source: string; target: string; gaps: number[] }>();
+  for (const tid of [...index.keys()].sort()) {
+    const t = index.get(tid);
+    if (!t) continue;
+    for (const n of t.values()) {
+      if (!filter(n.span) || n.children.length === 0) continue;
+      const target = n.children[0]?.service;
+      if (!target || target === n.span.service || n.children.some((c) => c.service !== target)) continue;
+      const k = `${n.span.service}\u0000${target}`;
+      const e = out.get(k) ?? { source: n.span.service, target, gaps: [] };
+      e.gaps.push(n.selfMs);
+      out.set(k, e);
+    }
+  }
+  return out;
+}
+
+/** z-score of an error proportion against a reference proportion (floored at 1%). */
+export function errorShiftScore(errorsDuring: number, nDuring: number, pRef: number): number {
+  if (nDuring === 0) return 0;
+  const p0 = Math.min(Math.max(pRef, 0.01), 0.99);
+  const pd = errorsDuring / nDuring;
+  return Math.max(0, (pd - p0) / Math.sqrt((p0 * (1 - p0)) / nDuring));
+}
+
+/** Latency shift score: 3 × log2 of the p90 self-time ratio (a doubling scores 3). */
+export function latencyShiftScore(selfBefore: readonly number[], selfDuring: readonly number[]): number {
+  if (selfBefore.length < MIN_SPANS || selfDuring.length < MIN_SPANS) return 0;
+  const b = Math.max(quantile(selfBefore, 0.9), 0.05);
+  const d = Math.max(quantile(selfDuring, 0.9), 0.05);
+  return Math.max(0, 3 * Math.log2(d / b));
+}
+
+function dominantInstance(m: Map<string, number>, total: number): string | undefined {
+  const top = [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+  return top && top[0] && top[1] >= 0.8 * total && m.size > 0 ? top[0] : undefined;
+}
+
+/** Error, latency, origin and call-rate evidence from spans. */
+export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
+  const { spans, incidentStart } = input;
+  const callGraph = buildCallGraph([...(input.baselineSpans ?? []), ...spans]);
+  if (spans.length === 0) return { source: 'traces', status: 'empty', findings: [], stats: { spans: 0 }, callGraph };
+  const index = indexTraces(spans);
+  const useSeparate = (input.baselineSpans?.length ?? 0) > 0;
+  const baseIndex = useSeparate ? indexTraces(input.baselineSpans ?? []) : index;
+  const before = opStats(baseIndex, (s) => useSeparate || s.start < incidentStart);
+  const during = opStats(index, (s) => s.start >= incidentStart);
+  const haveBaseline = [...before.values()].some((o) => o.n > 0);
+  const baseLabel = useSeparate ? 'the fault-free baseline' : `before ${clockTime(incidentStart)}`;
+  const findings: Finding[] = [];
+
+  let allN = 0;
+  let allErr = 0;
+  for (const o of during.values()) {
+    allN += o.n;
+    allErr += o.errors;
+  }
+  for (const [k, d] of [...during.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const b = before.get(k);
+    const instance = dominantInstance(d.instances, d.n);
+    // Error-rate shift.
+    if (d.errors > 0) {
+      let score = 0;
+      let ref = '';
+      if (b && b.n >= MIN_SPANS) {
+        score = errorShiftScore(d.errors, d.n, b.errors / b.n);
+        ref = `${formatNumber((100 * b.errors) / b.n)}% ${baseLabel}`;
+      } else if (!haveBaseline) {
+        const others = allN - d.n;
+        score = others > 0 ? errorShiftScore(d.errors, d.n, (allErr - d.errors) / others) : 0;
+        ref = `${others > 0 ? formatNumber((100 * (allErr - d.errors)) / others) : '0'}% in the other spans (no spans before the incident to compare with)`;
+      }
+      if (score > 0)
+        findings.push({
+          id: `traces:${d.service}:${d.operation}:errors`,
+          source: 'traces',
+          service: d.service,
+          ...(instance ? { instance } : {}),
+          indicator: `span:${d.operation}`,
+          score: Math.min(score, 1000),
+          onset: d.first,
+          summary: `${d.service} span '${d.operation}' error rate ${formatNumber((100 * d.errors) / d.n)}% (${d.errors}/${d.n}) during the incident vs ${ref}`,
+          direction: 'up',
+        });
+    }
+    // Latency (self time) shift.
+    if (b) {
+      const score = latencyShiftScore(b.self, d.self);
+      if (score >= 1)
+        findings.push({
+          id: `traces:${d.service}:${d.operation}:latency`,
+          source: 'traces',
+          service: d.service,
+          ...(instance ? { instance } : {}),
+          indicator: `span:${d.operation}`,
+          score,
+          onset: d.first,
+          summary: `${d.service} span '${d.operation}' p90 self time ${formatNumber(quantile(d.self, 0.9))} ms during the incident vs ${formatNumber(quantile(b.self, 0.9))} ms ${baseLabel}`,
+          direction: 'up',
+        });
+    }
+  }
+
+  // Deepest failing spans in the incident window.
+  const duringSpans = spans.filter((s) => s.start >= incidentStart);
+  const origin = deepestFailingSpans(duringSpans);
+  for (const o of origin.origins.slice(0, 5)) {
+    const share = o.traces / Math.max(origin.failingTraces, 1);
+    if (o.traces < 2 || share < 0.1) continue;
+    findings.push({
+      id: `traces:${o.service}:${o.operation}:origin`,
+      source: 'traces',
+      service: o.service,
+      indicator: `span:${o.operation}`,
+      score: 10 * share * Math.min(1, Math.log2(1 + o.traces) / 4),
+      onset: null,
+      summary: `${Math.round(100 * share)}% of failing traces (${o.traces}/${origin.failingTraces}) end in ${o.service} span '${o.operation}' (error)`,
+      direction: 'up',
+    });
+  }
+
+  // Where slow traces spend their extra time (needs a baseline of self times).
+  if (haveBaseline) {
+    const baseMedian = new Map<string, number>();
+    for (const [k, o] of before) baseMedian.set(k, median(o.self));
+    const rootDur = new Map<string, number[]>();
+    for (const t of baseIndex.values())
+      for (const n of t.values())
+        if (!n.span.parent_span_id && (useSeparate || n.span.start < incidentStart)) {
+          const arr = rootDur.get(n.span.operation) ?? [];
+          arr.push(n.span.duration_ms);
+          rootDur.set(n.span.operation, arr);
+        }
+    const rootP90 = new Map<string, number>();
+    for (const [op, arr] of rootDur) if (arr.length >= MIN_SPANS) rootP90.set(op, quantile(arr, 0.9));
+    const blame = new Map<string, { service: string; operation: string; traces: number }>();
+    let slow = 0;
+    for (const tid of [...index.keys()].sort()) {
+      const t = index.get(tid);
+      if (!t) continue;
+      const root = [...t.values()].find((n) => !n.span.parent_span_id);
+      if (!root || root.span.start < incidentStart) continue;
+      const ref = rootP90.get(root.span.operation);
+      if (ref === undefined || root.span.duration_ms <= ref * 1.5) continue;
+      slow++;
+      let best: Indexed | undefined;
+      let bestExcess = 0;
+      for (const n of t.values()) {
+        const m = baseMedian.get(`${n.span.service}\u0000${n.span.operation}`);
+        if (m === undefined) continue;
+        const excess = n.selfMs - m;
+        if (excess > bestExcess) {
+          best = n;
+          bestExcess = excess;
+        }
+      }
+      if (!best) continue;
+      const k = `${best.span.service}\u0000${best.span.operation}`;
+      const e = blame.get(k) ?? { service: best.span.service, operation: best.span.operation, traces: 0 };
+      e.traces++;
+      blame.set(k, e);
+    }
+    const ranked = [...blame.values()].sort((a, b) => b.traces - a.traces || (a.service < b.service ? -1 : 1));
+    for (const e of ranked.slice(0, 5)) {
+      const share = e.traces / Math.max(slow, 1);
+      if (e.traces < 3 || share < 0.1) continue;
+      findings.push({
+        id: `traces:${e.service}:${e.operation}:slow-origin`,
+        source: 'traces',
+        service: e.service,
+        indicator: `span:${e.operation}`,
+        score: 10 * share * Math.min(1, Math.log2(1 + e.traces) / 4),
+        onset: null,
+        summary: `${Math.round(100 * share)}% of slow traces (${e.traces}/${slow}) spend most of their extra time in ${e.service} span '${e.operation}'`,
+        direction: 'up',
+      });
+    }
+  }
+
+  // Network time of RPCs: the self time of client spans (whose children all run in one
+  // other service) per edge. A slow edge is ambiguous between its two ends; the end
+  // shared by the slow edges is blamed: the median over a callee's incoming edges
+  // (calls into it are slow from every caller), or over a caller's outgoing edges.
+  if (haveBaseline) {
+    const edgeBefore = clientGaps(baseIndex, (sp) => useSeparate || sp.start < incidentStart);
+    const edgeDuring = clientGaps(index, (sp) => sp.start >= incidentStart);
+    const edgeScore = new Map<string, { source: string; target: string; score: number; before: number; during: number }>();
+    for (const [k, d] of edgeDuring) {
+      const b = edgeBefore.get(k);
+      if (!b) continue;
+      const score = latencyShiftScore(b.gaps, d.gaps);
+      edgeScore.set(k, { source: d.source, target: d.target, score, before: quantile(b.gaps, 0.9), during: quantile(d.gaps, 0.9) });
+    }
+    const incoming = new Map<string, { source: string; target: string; score: number; before: number; during: number }[]>();
+    const outgoing = new Map<string, { source: string; target: string; score: number; before: number; during: number }[]>();
+    for (const e of edgeScore.values()) {
+      incoming.set(e.target, [...(incoming.get(e.target) ?? []), e]);
+      outgoing.set(e.source, [...(outgoing.get(e.source) ?? []), e]);
+    }
+    const emit = (service: string, edges: { source: string; target: string; score: number; before: number; during: number }[], dir: 'in' | 'out'): void => {
+      const score = median(edges.map((e) => e.score));
+      if (!(score >= 1)) return;
+      const worst = [...edges].sort((a, b) => b.score - a.score)[0];
+      if (!worst) return;
+      findings.push({
+        id: `traces:${service}:network-${dir}`,
+        source: 'traces',
+        service,
+        indicator: dir === 'in' ? 'network:incoming' : 'network:outgoing',
+        score,
+        onset: null,
+        summary: `${dir === 'in' ? `calls into ${service}` : `calls out of ${service}`} spend longer between client and server (${edges.length} edge(s); e.g. ${worst.source}→${worst.target} p90 ${formatNumber(worst.during)} ms vs ${formatNumber(worst.before)} ms ${baseLabel})`,
+        direction: 'up',
+      });
+    };
+    for (const [svc, edges] of [...incoming.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) emit(svc, edges, 'in');
+    for (const [svc, edges] of [...outgoing.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (edges.length >= 2) emit(svc, edges, 'out');
+  }
+
+  findings.sort(byScoreThenKey((f) => f.score, (f) => f.id));
+  return {
+    source: 'traces',
+    status: 'ok',
+    findings: findings.slice(0, input.maxFindings ?? 50),
+    stats: {
+      spans: spans.length,
+      traces: index.size,
+      spansDuring: duringSpans.length,
+      failingTraces: origin.failingTraces,
+      hasBaseline: haveBaseline ? 1 : 0,
+    },
+    callGraph,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The `vigil` command: parses the command line and dispatches to one module per command.
+ * Unknown commands and bad flags print usage and exit 2.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError, USAGE } from './cli-common.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+interface Command {
+  options: Options;
+  allowPositionals?: boolean;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+const json = { json: { type: 'boolean' } } as const;
+const common = { 'data-dir': { type: 'string' }, config: { type: 'string' } } as const;
+
+const commands: Record<string, Command> = {
+  dev: {
+    options: { ...common, seed: { type: 'string' }, 'ingest-port': { type: 'string' }, 'temporal-port': { type: 'string' }, 'ui-port': { type: 'string' }, 'simulator-port': { type: 'string' } },
+    run: async (v) => (await import('./cmd-dev.js')).runDev(v),
+  },
+  demo: {
+    options: { ...common, fault: { type: 'string' }, service: { type: 'string' }, seed: { type: 'string' } },
+    run: async (v) => (await import('./cmd-demo.js')).runDemo(v),
+  },
+  worker: { options: { ...common }, run: async (v) => (await import('./cmd-worker.js')).runWorker(v) },
+  ingest: { options: { ...common, port: { type: 'string' }, host: { type: 'string' } }, run: async (v) => (await import('./cmd-ingest.js')).runIngest(v) },
+  simulator: {
+    options: { stdio: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, seed: { type: 'string' } },
+    run: async (v) => (await import('./cmd-simulator.js')).runSimulator(v),
+  },
+  simulate: {
+    options: { ...common, ...json, list: { type: 'boolean' }, fault: { type: 'string' }, service: { type: 'string' }, severity: { type: 'string' }, 'fail-step': { type: 'string' } },
+    run: async (v) => (await import('./cmd-simulate.js')).runSimulate(v),
+  },
+  incidents: {
+    options: { ...common, ...json, limit: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-incidents.js')).runIncidents(v, p),
+  },
+  approve: {
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-decide.js')).runDecide('approve', v, p),
+  },
+  reject: {
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-decide.js')).runDecide('reject', v, p),
+  },
+  override: {
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, 'root-cause': { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-decide.js')).runDecide('override', v, p),
+  },
+  report: {
+    options: { ...common, format: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-report.js')).runReport(v, p),
+  },
+  'temporal-cli': { options: {}, run: async () => (await import('./cmd-temporal-cli.js')).runTemporalCli() },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`vigil: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: command.allowPositionals ?? false, strict: true });
+  } catch (err) {
+    process.stderr.write(`vigil ${name}: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (['dev', 'demo', 'worker'].includes(name)) (await import('../temporal/runtime.js')).installTemporalRuntime();
+  try {
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`vigil ${name}: ${err.message}\n${err.showUsage ? `\n${USAGE}` : ''}`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * Fuses the evidence of every source with the dependency graph into ranked
+ * root-cause candidates. Each signal is a small exported pure helper:
+ *
+ * 1. serviceStrengths: per source, each service's strongest finding, normalized by
+ *    the source's strongest (0..1); anomaly(s) = weighted mean over the sources that
+ *    returned findings (metrics, traces, logs 1; topology changes 0.5).
+ * 2. serviceOnsets: earliest onset of a service's significant findings.
+ * 3. propagationFactor: a service whose callee is at least as anomalous and began no
+ *    later is discounted (its anomaly is explained by the callee): factor
+ *    1 - 0.5 * min(1, max callee anomaly / own anomaly). Healthy callees: factor 1.
+ * 4. onsetFactor: 1 - 0.25 * share of anomalous services whose onset is strictly
+ *    earlier (earlier onset is more likely the cause).
+ * 5. scopeFactor: 0.5 for services that are neither alerted nor a transitive
+ *    dependency of an alerted service (they cannot explain the alert through calls).
+ * 6. personalizedPageRank on the call graph (walks from a caller to its anomalous
+ *    callees, MicroRCA-style), personalized by anomaly; mixed in at 30%.
+ *
+ * score = 0.7 * anomaly * propagation * onset * scope + 0.3 * pagerank / max pagerank.
+ * Deterministic: services are iterated and tie-broken by name.
+ */
+import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
+import type { Topology } from '../schemas/telemetry.js';
+import { classifyMetric } from '../analysis/metrics.js';
+import { clockTime, formatNumber } from '../analysis/robust-stats.js';
+
+export const SOURCE_WEIGHT: Record<SourceEvidence['source'], number> = {
+  metrics: 1,
+  traces: 1,
+  logs: 1,
+  topology: 0.5,
+};
+
+export interface Graph {
+  nodes: string[];
+  callees: Map<string, string[]>;
+  callers: Map<string, string[]>;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Call graph from the topology and any `callGraph` carried by trace evidence. */
+export function buildGraph(topology: Topology | null, evidence: readonly SourceEvidence[]): Graph {
+  const edges: { source: string; target: string }[] = [...(topology?.edges ?? [])];
+  for (const ev of evidence) {
+    const cg = (ev as { callGraph?: unknown }).callGraph;
+    if (Array.isArray(cg))
+      for (const e of cg as { source?: unknown; target?: unknown }[])
+        if (typeof e.source === 'string' && typeof e.target === 'string') edges.push({ source: e.source, target: e.target });
+  }
+  const nodes = new Set<string>(topology?.services.map((s) => s.name) ?? []);
+  const callees = new Map<string, string[]>();
+  const callers = new Map<string, string[]>();
+  for (const e of edges) {
+    nodes.add(e.source);
+    nodes.add(e.target);
+    if (e.source === e.target) continue;
+    const a = callees.get(e.source) ?? [];
+    if (!a.includes(e.target)) a.push(e.target);
+    callees.set(e.source, a);
+    const b = callers.get(e.target) ?? [];
+    if (!b.includes(e.source)) b.push(e.source);
+    callers.set(e.target, b);
+  }
+  for (const m of [callees, callers]) for (const v of m.values()) v.sort(cmp);
+  return { nodes: [...nodes].sort(cmp), callees, callers };
+}
+
+/** Per source: service → strongest finding score / the source's strongest score. */
+export function serviceStrengths(evidence: readonly SourceEvidence[]): Map<SourceEvidence['source'], Map<string, number>> {
+  const out = new Map<SourceEvidence['source'], Map<string, number>>();
+  for (const ev of evidence) {
+    if (ev.findings.length === 0) continue;
+    const m = out.get(ev.source) ?? new Map<string, number>();
+    for (const f of ev.findings) m.set(f.service, Math.max(m.get(f.service) ?? 0, f.score));
+    out.set(ev.source, m);
+  }
+  for (const m of out.values()) {
+    let max = 0;
+    for (const v of m.values()) max = Math.max(max, v);
+    if (max > 0) for (const [k, v] of m) m.set(k, v / max);
+  }
+  return out;
+}
+
+/** Weighted mean of the normalized strengths over the sources that reported findings. */
+export function combinedAnomaly(strengths: Map<SourceEvidence['source'], Map<string, number>>): Map<string, number> {
+  let wsum = 0;
+  for (const src of strengths.keys()) wsum += SOURCE_WEIGHT[src];
+  const out = new Map<string, number>();
+  for (const [src, m] of strengths)
+    for (const [svc, v] of m) out.set(svc, (out.get(svc) ?? 0) + (SOURCE_WEIGHT[src] * v) / Math.max(wsum, 1e-9));
+  return out;
+}
+
+/** Earliest onset of the findings of each service scoring at least half its strongest finding in that source. */
+export function serviceOnsets(evidence: readonly SourceEvidence[]): Map<string, { at: number; finding: Finding }> {
+  const out = new Map<string, { at: number; finding: Finding }>();
+  for (const ev of evidence) {
+    const max = new Map<string, number>();
+    for (const f of ev.findings) max.set(f.service, Math.max(max.get(f.service) ?? 0, f.score));
+    for (const f of ev.findings) {
+      if (f.onset === null || f.score < 0.5 * (max.get(f.service) ?? 0)) continue;
+      const cur = out.get(f.service);
+      if (!cur || f.onset < cur.at || (f.onset === cur.at && f.score > cur.finding.score)) out.set(f.service, { at: f.onset, finding: f });
+    }
+  }
+  return out;
+}
+
+/**
+ * Discount for a service whose anomaly is explained by a callee that is at least as
+ * anomalous and started no later (unknown onsets count as "no later").
+ */
+export function propagationFactor(
+  service: string,
+  anomaly: ReadonlyMap<string, number>,
+  onsets: ReadonlyMap<string, { at: number }>,
+  graph: Graph,
+): { factor: number; explainedBy: string | null; healthyCallees: string[] } {
+  const own = anomaly.get(service) ?? 0;
+  const mine = onsets.get(service)?.at;
+  let best = 0;
+  let explainedBy: string | null = null;
+  const healthy: string[] = [];
+  for (const c of graph.callees.get(service) ?? []) {
+    const a = anomaly.get(c) ?? 0;
+    if (a === 0) {
+      healthy.push(c);
+      continue;
+    }
+    const theirs = onsets.get(c)?.at;
+    if (mine !== undefined && theirs !== undefined && theirs > mine) continue;
+    if (a > best || (a === best && explainedBy !== null && cmp(c, explainedBy) < 0)) {
+      best = a;
+      explainedBy = c;
+    }
+  }
+  if (own <= 0) return { factor: 1, explainedBy: null, healthyCallees: healthy };
+  return { factor: 1 - 0.5 * Math.min(1, best / own), explainedBy, healthyCallees: healthy };
+}
+
+/** 1 - 0.25 × share of the other anomalous services whose onset is strictly earlier. */
+export function onsetFactor(service: string, onsets: ReadonlyMap<string, { at: number }>): number {
+  const mine = onsets.get(service)?.at;
+  if (mine === undefined || onsets.size <= 1) return 1;
+  let earlier = 0;
+  for (const [s, o] of onsets) if (s !== service && o.at < mine) earlier++;
+  return 1 - (0.25 * earlier) / (onsets.size - 1);
+}
+
+/** Alerted services and their transitive dependencies (callees). */
+export function dependencyScope(graph: Graph, alerted: readonly string[]): Set<string> {
+  const seen = new Set<string>(alerted);
+  const stack = [...alerted];
+  while (stack.length > 0) {
+    const s = stack.pop() as string;
+    for (const c of graph.callees.get(s) ?? [])
+      if (!seen.has(c)) {
+        seen.add(c);
+        stack.push(c);
+      }
+  }
+  return seen;
+}
+
+/**
+ * Personalized PageRank on the call graph: from a node the walk moves to a callee
+ * with probability proportional to the callee's anomaly, back to a caller with a
+ * small weight (0.1 × its anomaly), or stays (own anomaly); it restarts according
+ * to the anomaly vector. Mass gathers on anomalous services whose callees are healthy.
+ */
+export function personalizedPageRank(
+  graph: Graph,
+  anomaly: ReadonlyMap<string, number>,
+  options: { damping?: number; iterations?: number } = {},
+): Map<string, number> {
+  const damping = options.damping ?? 0.85;
+  const iterations = options.iterations ?? 50;
+  const nodes = [...new Set([...graph.nodes, ...anomaly.keys()])].sort(cmp);
+  const eps = 1e-3;
+  const a = (s: string): number => (anomaly.get(s) ?? 0) + eps;
+  let total = 0;
+  for (const n of nodes) total += a(n);
+  const restart = new Map(nodes.map((n) => [n, a(n) / total]));
+  let rank = new Map(restart);
+  const out = new Map<string, { to: string; w: number }[]>();
+  for (const n of nodes) {
+    const moves: { to: string; w: number }[] = [{ to: n, w: a(n) }];
+    for (const c of graph.callees.get(n) ?? []) moves.push({ to: c, w: a(c) });
+    for (const p of graph.callers.get(n) ?? []) moves.push({ to: p, w: 0.1 * a(p) });
+    const sum = moves.reduce((x, m) => x + m.w, 0);
+    out.set(n, moves.map((m) => ({ to: m.to, w: m.w / sum })));
+  }
+  for (let it = 0; it < iterations; it++) {
+    const next = new Map(nodes.map((n) => [n, (1 - damping) * (restart.get(n) ?? 0)]));
+    for (const n of nodes) {
+      const r = rank.get(n) ?? 0;
+      for (const m of out.get(n) ?? []) next.set(m.to, (next.get(m.to) ?? 0) + damping * r * m.w);
+    }
+    rank = next;
+  }
+  return rank;
+}
+
+/** Kind of a finding for the candidate's indicator. */
+export function indicatorOf(f: Finding): string {
+  if (f.source === 'metrics') {
+    const k = classifyMetric(f.indicator);
+    return k === 'availability' ? 'errors' : k === 'other' ? f.indicator : k;
+  }
+  if (f.source === 'traces') return /:(errors|origin)$/.test(f.id) ? 'errors' : 'latency';
+  return f.indicator;
+}
+
+/** The instance whose findings dominate (≥ 1.5× the next instance), if any. */
+export function dominantInstance(findings: readonly Finding[]): string | undefined {
+  const best = new Map<string, number>();
+  for (const f of findings) if (f.instance) best.set(f.instance, Math.max(best.get(f.instance) ?? 0, f.score));
+  const sorted = [...best.entries()].sort((x, y) => y[1] - x[1] || cmp(x[0], y[0]));
+  const [first, second] = sorted;
+  if (!first) return undefined;
+  if (!second || first[1] >= 1.5 * second[1]) return first[0];
+  return undefined;
+}
+
+export const PAGERANK_WEIGHT = 0.3;
+
+/**
+ * Edge metrics name their peer: `<m>_to_<callee>` measured at the caller describes
+ * the callee as its callers see it, so such findings are attributed to the callee
+ * (when it is a known service); the summary keeps where it was measured.
+ */
+export function attributeEdgeFindings(evidence: readonly SourceEvidence[], graph: Graph): SourceEvidence[] {
+  const known = new Set(graph.nodes);
+  return evidence.map((ev) => {
+    if (ev.source !== 'metrics') return ev;
+    const findings = ev.findings.map((f) => {
+      const m = /_to_([A-Za-z0-9._:-]+)$/.exec(f.indicator);
+      const peer = m?.[1];
+      if (!peer || !known.has(peer) || peer === f.service) return f;
+      const { instance: _drop, ...rest } = f;
+      void _drop;
+      return { ...rest, service: peer, summary: `${f.summary} (measured at caller ${f.service}, attributed to ${peer})` };
+    });
+    return { ...ev, findings };
+  });
+}
+
+export function rankCandidates(input: RankingInput): Candidate[] {
+  const { alertedServices } = input;
+  const graph = buildGraph(input.topology, input.evidence);
+  const evidence = attributeEdgeFindings(input.evidence, graph);
+  const strengths = serviceStrengths(evidence);
+  const anomaly = combinedAnomaly(strengths);
+  const onsets = serviceOnsets(evidence);
+  const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
+  const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
+  const ppr = personalizedPageRank(graph, anomaly);
+  let pprMax = 0;
+  for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);
+
+  const byService = new Map<string, Finding[]>();
+  for (const ev of evidence) for (const f of ev.findings) byService.set(f.service, [...(byService.get(f.service) ?? []), f]);
+
+  const candidates: Candidate[] = [];
+  const services = [...new Set([...anomaly.keys()])].sort(cmp);
+  for (const svc of services) {
+    const own = anomaly.get(svc) ?? 0;
+    const prop = propagationFactor(svc, anomaly, onsets, graph);
+    const onF = onsetFactor(svc, onsets);
+    const scopeF = scope && !scope.has(svc) ? 0.5 : 1;
+    const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
+    const score = Math.min(1, (1 - PAGERANK_WEIGHT) * own * prop.factor * onF * scopeF + PAGERANK_WEIGHT * Math.min(1, pr));
+    const findings = [...(byService.get(svc) ?? [])];
+    // Strongest finding by normalized score within its source.
+    const norm = (f: Finding): number => {
+      let max = 0;
+      for (const ev of evidence) if (ev.source === f.source) for (const g of ev.findings) max = Math.max(max, g.score);
+      return max > 0 ? f.score / max : 0;
+    };
+    findings.sort((x, y) => norm(y) - norm(x) || cmp(x.id, y.id));
+    const top = findings[0];
+    const reasons: string[] = [];
+    const sourcesSeen = new Set<string>();
+    for (const f of findings) {
+      if (sourcesSeen.has(f.source)) continue;
+      sourcesSeen.add(f.source);
+      reasons.push(`${f.source}: ${f.summary}`);
+    }
+    const mine = onsets.get(svc);
+    if (mine) {
+      const later = (graph.callers.get(svc) ?? [])
+        .map((c) => ({ c, o: onsets.get(c) }))
+        .filter((x) => x.o && x.o.at > mine.at)
+        .slice(0, 3);
+      for (const { c, o } of later)
+        if (o)
+          reasons.push(
+            `${svc}'s ${mine.finding.indicator} onset ${clockTime(mine.at)} precedes its caller ${c}'s ${o.finding.indicator} ${clockTime(o.at)}`,
+          );
+    }
+    if (prop.explainedBy) {
+      const o = onsets.get(prop.explainedBy);
+      reasons.push(
+        `callee ${prop.explainedBy} is also anomalous (relative strength ${formatNumber(anomaly.get(prop.explainedBy) ?? 0)} vs ${formatNumber(own)})${
+          o ? ` from ${clockTime(o.at)}` : ''
+        }, which may explain ${svc}'s anomaly`,
+      );
+    } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
+      reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
+    }
+    if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);
+    const instance = dominantInstance(findings);
+    candidates.push({
+      service: svc,
+      ...(instance ? { instance } : {}),
+      ...(top ? { indicator: indicatorOf(top) } : {}),
+      score,
+      reasons,
+      findingIds: findings.slice(0, 10).map((f) => f.id),
+    });
+  }
+  // Services without evidence, only where they are dependencies of the alerted services.
+  if (scope)
+    for (const svc of [...scope].sort(cmp))
+      if (!anomaly.has(svc))
+        candidates.push({
+          service: svc,
+          score: 0,
+          reasons: [`no anomaly found; listed because ${svc} is in the dependency scope of ${alertedKnown.join(', ')}`],
+          findingIds: [],
+        });
+  candidates.sort((a, b) => b.score - a.score || cmp(a.service, b.service));
+  return candidates;
+}

@@ -1,0 +1,120 @@
+/**
+ * Built-in reasoner: picks the top-ranked candidate as the root cause and says how
+ * sure it is, without a language model.
+ *
+ * Confidence formula (all terms in 0..1):
+ *   margin   = (s1 - s2) / s1            relative score gap between #1 and #2 (1 if alone)
+ *   marginT  = min(1, margin / 0.4)      a 40% gap counts as a clear margin
+ *   agree    = number of independent sources (metrics, logs, traces, topology) whose
+ *              findings on #1 reach at least half of that source's strongest finding
+ *   sourceT  = 0 / 0.35 / 0.8 / 1        for 0 / 1 / 2 / ≥3 agreeing sources
+ *   history  = Σ similarity of similar incidents on #1 minus Σ on other services,
+ *              divided by their total similarity (−1..1; 0 without history)
+ *   strength = min(1, s1 / 0.5)          an absolute floor on the top score
+ *   confidence = clamp01((0.45·marginT + 0.45·sourceT + 0.1·max(history, 0)) · strength
+ *                         + 0.1·min(history, 0))
+ *   then capped at 0.5 when margin < 0.1 (near tie) and at 0.55 when agree ≤ 1.
+ * So a near tie or a single source stays below 0.6, and a clear margin (≥ 40%) with
+ * two agreeing sources reaches 0.81 (0.9 with three). No candidates: null, 0.
+ * Pure and deterministic.
+ */
+import type { Candidate, SourceEvidence } from '../schemas/evidence.js';
+
+export interface InferRootCauseInput {
+  candidates: Candidate[];
+  evidence: SourceEvidence[];
+  similarIncidents?: { service: string; similarity: number }[];
+}
+
+export interface RootCauseVerdict {
+  rootCause: { service: string; instance?: string; indicator?: string } | null;
+  confidence: number;
+  reasoning: string[];
+  evidenceRefs: string[];
+}
+
+/** Relative gap between the top two scores (1 when there is a single positive candidate). */
+export function scoreMargin(candidates: readonly Candidate[]): number {
+  const s1 = candidates[0]?.score ?? 0;
+  const s2 = candidates[1]?.score ?? 0;
+  if (s1 <= 0) return 0;
+  return Math.max(0, Math.min(1, (s1 - s2) / s1));
+}
+
+/** Sources whose findings on `service` reach at least half of that source's strongest finding. */
+export function agreeingSources(service: string, evidence: readonly SourceEvidence[]): string[] {
+  const agree = new Set<string>();
+  for (const ev of evidence) {
+    let max = 0;
+    let mine = 0;
+    for (const f of ev.findings) {
+      max = Math.max(max, f.score);
+      if (f.service === service) mine = Math.max(mine, f.score);
+    }
+    if (mine > 0 && mine >= 0.5 * max) agree.add(ev.source);
+  }
+  return [...agree].sort();
+}
+
+/** −1..1: how far past incidents' root causes agree with `service`, weighted by similarity. */
+export function historyAgreement(service: string, similar: readonly { service: string; similarity: number }[]): number {
+  let pro = 0;
+  let total = 0;
+  for (const s of similar) {
+    const w = Math.max(0, Math.min(1, s.similarity));
+    total += w;
+    if (s.service === service) pro += w;
+  }
+  if (total === 0) return 0;
+  return (2 * pro - total) / total;
+}
+
+const SOURCE_TERM = [0, 0.35, 0.8, 1] as const;
+
+export function confidenceOf(input: { margin: number; agreeing: number; history: number; topScore: number }): number {
+  const marginT = Math.min(1, input.margin / 0.4);
+  const sourceT = SOURCE_TERM[Math.min(input.agreeing, 3)] ?? 1;
+  const strength = Math.min(1, Math.max(0, input.topScore) / 0.5);
+  let c = (0.45 * marginT + 0.45 * sourceT + 0.1 * Math.max(input.history, 0)) * strength + 0.1 * Math.min(input.history, 0);
+  if (input.margin < 0.1) c = Math.min(c, 0.5);
+  if (input.agreeing <= 1) c = Math.min(c, 0.55);
+  return Math.max(0, Math.min(1, c));
+}
+
+export function inferRootCause(input: InferRootCauseInput): RootCauseVerdict {
+  const top = input.candidates[0];
+  if (!top || top.score <= 0) {
+    return { rootCause: null, confidence: 0, reasoning: ['no candidate with any evidence'], evidenceRefs: [] };
+  }
+  const second = input.candidates[1];
+  const margin = scoreMargin(input.candidates);
+  const sources = agreeingSources(top.service, input.evidence);
+  const history = historyAgreement(top.service, input.similarIncidents ?? []);
+  const confidence = confidenceOf({ margin, agreeing: sources.length, history, topScore: top.score });
+  const reasoning: string[] = [
+    `${top.service} ranks first with score ${top.score.toFixed(2)}${
+      second ? `, ${Math.round(margin * 100)}% above ${second.service} (${second.score.toFixed(2)})` : ' (no other candidate)'
+    }`,
+    sources.length > 0
+      ? `${sources.length} independent source(s) point at ${top.service}: ${sources.join(', ')}`
+      : `no source's strongest findings point at ${top.service}`,
+  ];
+  if ((input.similarIncidents?.length ?? 0) > 0)
+    reasoning.push(
+      history > 0
+        ? `similar past incidents mostly had their root cause in ${top.service}`
+        : `similar past incidents mostly had their root cause elsewhere`,
+    );
+  if (margin < 0.1 && second) reasoning.push(`near tie with ${second.service}: check both`);
+  reasoning.push(...top.reasons.slice(0, 5));
+  return {
+    rootCause: {
+      service: top.service,
+      ...(top.instance ? { instance: top.instance } : {}),
+      ...(top.indicator ? { indicator: top.indicator } : {}),
+    },
+    confidence,
+    reasoning,
+    evidenceRefs: [...top.findingIds],
+  };
+}

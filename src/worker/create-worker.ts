@@ -1,0 +1,64 @@
+/**
+ * Builds a vigil worker: the incident workflows plus their activities wired to the MCP
+ * tool gate, the evidence store, the policy and the runbooks of the configuration.
+ */
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
+import { EvidenceStore } from '../evidence/evidence-store.js';
+import { McpClientPool } from '../mcp/mcp-client-pool.js';
+import { ToolGate } from '../mcp/tool-gate.js';
+import type { VigilConfig } from '../schemas/config.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface VigilWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  /** Runs until shutdown() (or a fatal error); closes MCP connections afterwards. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createVigilWorker(
+  config: VigilConfig,
+  opts: { connection?: NativeConnection; workflowBundlePath?: string; identity?: string; extra?: Partial<WorkerOptions> } = {},
+): Promise<VigilWorker> {
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const pool = new McpClientPool(config.tools.servers);
+  const dataDir = resolve(config.dataDir);
+  const evidence = new EvidenceStore(join(dataDir, 'evidence'));
+  const activities = createActivities({
+    gate: new ToolGate(config.tools, pool, evidence),
+    evidence,
+    policyFile: config.policyFile ?? DEFAULT_POLICY_FILE,
+    runbooksDir: config.runbooksDir ?? DEFAULT_RUNBOOKS_DIR,
+    reportsDir: join(dataDir, 'reports'),
+    settings: config.incident,
+    namespace: config.temporal.namespace,
+    ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...opts.extra,
+  });
+  return {
+    worker,
+    connection,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await pool.close();
+      }
+    },
+    shutdown: () => worker.shutdown(),
+  };
+}

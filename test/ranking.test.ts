@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildGraph,
+  onsetFactor,
+  personalizedPageRank,
+  propagationFactor,
+  rankCandidates,
+} from '../src/ranking/rank-candidates.js';
+import type { Finding, SourceEvidence } from '../src/schemas/evidence.js';
+import type { Topology } from '../src/schemas/telemetry.js';
+import { listCases, loadCase, loadTruth } from './support/load-case.js';
+import { diagnoseCase } from '../scripts/rank-dataset.js';
+
+const T0 = 1_700_000_000;
+
+function topo(edges: [string, string][]): Topology {
+  const names = [...new Set(edges.flat())].sort();
+  return {
+    services: names.map((name) => ({ name, kind: 'service' as const, instances: [] })),
+    edges: edges.map(([source, target]) => ({ source, target, kind: 'calls' })),
+    changes: [],
+  };
+}
+
+function metric(service: string, indicator: string, score: number, onset: number | null): Finding {
+  return { id: `metrics:${service}::${indicator}`, source: 'metrics', service, indicator, score, onset, summary: `${service} ${indicator}`, direction: 'up' };
+}
+
+function metrics(findings: Finding[]): SourceEvidence {
+  return { source: 'metrics', status: 'ok', findings, stats: {} };
+}
+
+void test('a callee with an earlier onset beats its more anomalous caller', () => {
+  const topology = topo([['frontend', 'checkout'], ['checkout', 'payment']]);
+  const ranked = rankCandidates({
+    evidence: [metrics([metric('checkout', 'latency_p90_seconds', 40, T0 + 25), metric('payment', 'cpu_usage', 30, T0 + 5)])],
+    topology,
+    alertedServices: ['frontend'],
+    incidentStart: T0,
+  });
+  assert.equal(ranked[0]?.service, 'payment');
+  assert.equal(ranked[0]?.indicator, 'cpu');
+  assert.ok(ranked[0]?.reasons.some((r) => /payment's cpu_usage onset .* precedes its caller checkout's/.test(r)));
+  assert.ok(ranked.find((c) => c.service === 'checkout')?.reasons.some((r) => /callee payment is also anomalous/.test(r)));
+  for (const c of ranked) assert.ok(c.score >= 0 && c.score <= 1);
+});
+
+void test('a caller whose callees are healthy ranks first', () => {
+  const topology = topo([['frontend', 'cart'], ['cart', 'redis']]);
+  const ranked = rankCandidates({
+    evidence: [metrics([metric('cart', 'memory_usage', 20, T0), metric('frontend', 'latency_p99_seconds', 25, T0)])],
+    topology,
+    alertedServices: ['frontend'],
+    incidentStart: T0,
+  });
+  assert.equal(ranked[0]?.service, 'cart');
+  assert.ok(ranked[0]?.reasons.some((r) => r === 'callees redis show no anomaly'));
+  // Services without evidence appear only as dependencies of the alerted service, at score 0.
+  assert.deepEqual(ranked.filter((c) => c.score === 0).map((c) => c.service), ['redis']);
+});
+
+void test('ties are broken deterministically by name', () => {
+  const input = {
+    evidence: [metrics([metric('b', 'cpu_usage', 10, T0), metric('a', 'cpu_usage', 10, T0)])],
+    topology: null,
+    alertedServices: [],
+    incidentStart: T0,
+  };
+  const one = rankCandidates(input);
+  const two = rankCandidates({ ...input, evidence: [metrics([...(input.evidence[0]?.findings ?? [])].reverse())] });
+  assert.deepEqual(one.map((c) => c.service), ['a', 'b']);
+  assert.deepEqual(two, one);
+});
+
+void test('log and trace evidence pointing into one service lifts it above a metric-only neighbour', () => {
+  const topology = topo([['frontend', 'a'], ['frontend', 'b']]);
+  const logs: SourceEvidence = {
+    source: 'logs',
+    status: 'ok',
+    stats: {},
+    findings: [{ id: 'logs:b:1', source: 'logs', service: 'b', indicator: 'log:db timeout', score: 30, onset: T0, summary: 'b error template', direction: 'up' }],
+  };
+  const ranked = rankCandidates({
+    evidence: [metrics([metric('a', 'cpu_usage', 20, T0), metric('b', 'cpu_usage', 15, T0)]), logs],
+    topology,
+    alertedServices: ['frontend'],
+    incidentStart: T0,
+  });
+  assert.equal(ranked[0]?.service, 'b');
+});
+
+void test('signal helpers: onset order, propagation discount, pagerank towards the anomalous callee', () => {
+  const onsets = new Map([['x', { at: T0 }], ['y', { at: T0 + 10 }], ['z', { at: T0 + 20 }]]);
+  assert.equal(onsetFactor('x', onsets), 1);
+  assert.equal(onsetFactor('z', onsets), 0.75);
+  const graph = buildGraph(topo([['y', 'x']]), []);
+  const anomaly = new Map([['x', 1], ['y', 0.9]]);
+  assert.equal(propagationFactor('y', anomaly, onsets, graph).explainedBy, 'x');
+  assert.equal(propagationFactor('x', anomaly, onsets, graph).factor, 1);
+  const pr = personalizedPageRank(graph, anomaly);
+  assert.ok((pr.get('x') ?? 0) > (pr.get('y') ?? 0));
+});
+
+const REAL_CASES: [string, number][] = [
+  ['sockshop-rcd', 0],
+  ['sockshop-rcd', 17],
+  ['sockshop-rcd', 33],
+  ['nezha-ob', 10],
+  ['nezha-ob', 20],
+];
+
+void test('on real labelled cases the true service is in the top 3', () => {
+  for (const [dataset, idx] of REAL_CASES) {
+    const id = listCases(dataset)[idx];
+    assert.ok(id);
+    const { candidates } = diagnoseCase(loadCase(dataset, id));
+    const truth = loadTruth(dataset, id);
+    const top3 = candidates.slice(0, 3).map((c) => c.service);
+    assert.ok(top3.includes(truth.service), `${dataset}/${id}: ${truth.service} not in ${top3.join(', ')}`);
+  }
+});

@@ -1,0 +1,72 @@
+/**
+ * An incident harness for end-to-end tests: the built-in simulator over Streamable HTTP,
+ * a vigil worker bound to it on its own task queue, and the ingest server handing
+ * alerts to Temporal. Everything real; only the durations are short.
+ */
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { pino } from 'pino';
+import { bindAllCapabilities } from '../../src/config.js';
+import { createIngestServer } from '../../src/ingest/server.js';
+import type { IncidentSettings, IncidentStatus } from '../../src/schemas/incident.js';
+import { startSimulator, type SimulatorHttp } from '../../src/simulator/index.js';
+import { TemporalAlertSink } from '../../src/temporal/temporal-alert-sink.js';
+import { statusQuery } from '../../workflows/messages.js';
+import { startTestWorker, testClient, testConfig } from './temporal.js';
+import type { VigilConfig } from '../../src/schemas/config.js';
+
+export const FAST_SETTINGS: Partial<IncidentSettings> = { groupWaitSeconds: 1, metricsStepSeconds: 5 };
+
+export interface IncidentHarness {
+  sim: SimulatorHttp;
+  client: Client;
+  connection: Connection;
+  config: VigilConfig;
+  ingestUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startIncidentHarness(opts: { seed?: number; policyFile?: string; settings?: Partial<IncidentSettings> } = {}): Promise<IncidentHarness> {
+  const sim = await startSimulator({ port: 0, seed: opts.seed ?? 7 });
+  const settings = { ...FAST_SETTINGS, ...opts.settings };
+  const config = testConfig({
+    ...(opts.policyFile ? { policyFile: opts.policyFile } : {}),
+    tools: { servers: [{ name: 'simulator', transport: 'http', url: sim.mcpUrl }], capabilities: bindAllCapabilities('simulator') },
+    incident: settings,
+  });
+  const worker = await startTestWorker(config);
+  const { client, connection } = await testClient();
+  const ingest = createIngestServer({
+    sink: new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, settings }),
+    logger: pino({ level: 'silent' }),
+  });
+  const { url } = await ingest.listen(0, '127.0.0.1');
+  return {
+    sim,
+    client,
+    connection,
+    config,
+    ingestUrl: url,
+    close: async () => {
+      await ingest.close();
+      await worker.stop();
+      await connection.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Polls the status query until `predicate` holds (or fails after `timeoutMs`). */
+export async function waitForStatus(handle: WorkflowHandle, predicate: (s: IncidentStatus) => boolean, timeoutMs = 60_000): Promise<IncidentStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: IncidentStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(statusQuery);
+      if (predicate(last)) return last;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`status never matched; last stage ${last?.stage ?? 'none'}`);
+}
