@@ -74,14 +74,20 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): TemporalC
  * SDK-download fallback when `allowDownload`, else throws one sentence saying what to install.
  */
 export function ensureTemporalCli(
-  opts: { env?: NodeJS.ProcessEnv; allowDownload?: boolean; log?: (line: string) => void } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    allowDownload?: boolean;
+    log?: (line: string) => void;
+    /** The Go binary; null = none. @default found on PATH or /usr/local/go/bin/go */
+    go?: string | null;
+  } = {},
 ): TemporalCliLocation {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const found = findTemporalCli(env);
   if (found) return found;
 
-  const go = goBinary(env);
+  const go = opts.go === undefined ? goBinary(env) : opts.go;
   const dir = cacheDir(env);
   if (go) {
     mkdirSync(dir, { recursive: true });
