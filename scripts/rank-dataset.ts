@@ -34,7 +34,13 @@ export function diagnoseCase(c: LoadedCase): { candidates: Candidate[]; evidence
       }),
     );
   evidence.push(analyzeTopology({ topology: c.topology, alertedServices: c.alertedServices, incidentStart }));
-  const candidates = rankCandidates({ evidence, topology: c.topology, alertedServices: c.alertedServices, incidentStart });
+  const candidates = rankCandidates({
+    evidence,
+    topology: c.topology,
+    alertedServices: c.alertedServices,
+    incidentStart,
+    alerts: [{ labels: c.alert.labels, annotations: c.alert.annotations ?? {} }],
+  });
   return { candidates, evidence };
 }
 

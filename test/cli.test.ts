@@ -8,21 +8,21 @@ function vigil(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['bin/vigil.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
 }
 
-test('an unknown command prints usage and exits non-zero', () => {
+void test('an unknown command prints usage and exits non-zero', () => {
   const r = vigil(['frobnicate']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown command "frobnicate"/);
   assert.match(r.stderr, /usage: vigil <command>/);
 });
 
-test('an unknown flag prints usage and exits non-zero', () => {
+void test('an unknown flag prints usage and exits non-zero', () => {
   const r = vigil(['simulate', '--fualt', 'x']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--fualt/);
   assert.match(r.stderr, /usage: vigil/);
 });
 
-test('simulate --list names the fault kinds and the services', () => {
+void test('simulate --list names the fault kinds and the services', () => {
   const r = vigil(['simulate', '--list', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { faults: { kind: string }[]; services: { name: string }[] };
@@ -30,7 +30,7 @@ test('simulate --list names the fault kinds and the services', () => {
   assert.ok(out.services.length >= 8 && out.services.length <= 12);
 });
 
-test('simulate with an unknown fault or service, or without vigil dev, says so', () => {
+void test('simulate with an unknown fault or service, or without vigil dev, says so', () => {
   assert.match(vigil(['simulate', '--fault', 'gremlins', '--service', 'payment']).stderr, /unknown fault kind "gremlins"/);
   assert.match(vigil(['simulate', '--fault', 'bad-release', '--service', 'paymnet']).stderr, /unknown service "paymnet"/);
   const r = vigil(['simulate', '--fault', 'bad-release', '--service', 'payment', '--data-dir', tempDir('nodev')]);
@@ -38,13 +38,13 @@ test('simulate with an unknown fault or service, or without vigil dev, says so',
   assert.match(r.stderr, /no running `vigil dev`/);
 });
 
-test('approving an unknown incident is a clear error', () => {
+void test('approving an unknown incident is a clear error', () => {
   const r = vigil(['approve', 'incident-doesnotexist', '--as', 'commander@local', '--data-dir', tempDir('cli')]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /unknown incident "incident-doesnotexist"/);
 });
 
-test('approve without --as is refused before anything is sent', () => {
+void test('approve without --as is refused before anything is sent', () => {
   const r = vigil(['approve', 'incident-x']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /needs --as/);

@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 
-test('docker-compose.yml validates with docker-compose config', () => {
+void test('docker-compose.yml validates with docker-compose config', () => {
   const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { encoding: 'utf8' });
   assert.equal(r.error, undefined, 'docker-compose is installed (.ci/run installs Debian\'s package)');
   assert.equal(r.status, 0, r.stderr);
 });
 
-test('docker-compose.yml runs Temporal on PostgreSQL, its UI, and a vigil worker and ingest pointed at it', () => {
+void test('docker-compose.yml runs Temporal on PostgreSQL, its UI, and a vigil worker and ingest pointed at it', () => {
   const doc = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { image?: string; environment?: string[] | Record<string, string>; command?: string[] }> };
   const s = doc.services;
   assert.match(s['temporal']?.image ?? '', /^temporalio\/server:/);

@@ -21,7 +21,7 @@ after(async () => {
   await h.close();
 });
 
-test('a P0 bad release waits for the incident commander, refuses others, then is rolled back and verified', async () => {
+void test('a P0 bad release waits for the incident commander, refuses others, then is rolled back and verified', async () => {
   const sim = await simulateIncident({ controlUrl: h.sim.controlUrl, ingestUrl: h.ingestUrl, fault: 'bad-release', service: 'payment', severity: 'P0' });
   const handle = h.client.workflow.getHandle(sim.incidentId);
   const waiting = await waitForStatus(handle, (s) => s.stage === 'checkpoint');
@@ -61,7 +61,7 @@ test('a P0 bad release waits for the incident commander, refuses others, then is
   assert.match(md, /commander@local \(incident-commander\): approve/);
 });
 
-test('an incident whose only alert resolves before diagnosis closes as auto-resolved', async () => {
+void test('an incident whose only alert resolves before diagnosis closes as auto-resolved', async () => {
   const { incidentIdFor } = await import('../src/temporal/temporal-alert-sink.js');
   const groupKey = `{}:{alertname="Flap", service="cart", t="${Date.now()}"}`;
   const alert = { fingerprint: 'abcdef0123456789', labels: { alertname: 'Flap', service: 'cart', severity: 'warning' }, annotations: {}, startsAt: new Date().toISOString(), source: 'test' };

@@ -14,7 +14,7 @@ function fakeExecutable(dir: string, name: string): string {
   return p;
 }
 
-test('VIGIL_TEMPORAL_CLI wins over PATH and the cache', () => {
+void test('VIGIL_TEMPORAL_CLI wins over PATH and the cache', () => {
   const root = tempDir('cli');
   const explicit = fakeExecutable(join(root, 'explicit'), 'temporal');
   const onPath = fakeExecutable(join(root, 'bin'), 'temporal');
@@ -23,11 +23,11 @@ test('VIGIL_TEMPORAL_CLI wins over PATH and the cache', () => {
   assert.deepEqual(findTemporalCli({ PATH: join(root, 'bin'), VIGIL_CACHE_DIR: join(root, 'cache') }), { path: onPath, source: 'path' });
 });
 
-test('a VIGIL_TEMPORAL_CLI that is not executable is an error, not a silent fallback', () => {
+void test('a VIGIL_TEMPORAL_CLI that is not executable is an error, not a silent fallback', () => {
   assert.throws(() => findTemporalCli({ VIGIL_TEMPORAL_CLI: '/nonexistent/temporal', PATH: '' }), TemporalCliUnavailableError);
 });
 
-test('the cache outside the repo is used when nothing else is there', () => {
+void test('the cache outside the repo is used when nothing else is there', () => {
   const root = tempDir('cli');
   const env = { PATH: join(root, 'empty'), VIGIL_CACHE_DIR: join(root, 'cache') };
   const cached = fakeExecutable(cacheDir(env), 'temporal');
@@ -35,7 +35,7 @@ test('the cache outside the repo is used when nothing else is there', () => {
   assert.deepEqual(findTemporalCli(env), { path: cached, source: 'cache' });
 });
 
-test('no CLI, no Go and no download: one sentence saying what to install', () => {
+void test('no CLI, no Go and no download: one sentence saying what to install', () => {
   const root = tempDir('cli');
   const env = { PATH: join(root, 'empty'), VIGIL_CACHE_DIR: join(root, 'cache') };
   assert.throws(
@@ -44,7 +44,7 @@ test('no CLI, no Go and no download: one sentence saying what to install', () =>
   );
 });
 
-test('no CLI and no Go, but downloads allowed: the SDK downloads it as it normally does', () => {
+void test('no CLI and no Go, but downloads allowed: the SDK downloads it as it normally does', () => {
   const root = tempDir('cli');
   const env = { PATH: join(root, 'empty'), VIGIL_CACHE_DIR: join(root, 'cache') };
   assert.deepEqual(ensureTemporalCli({ env, go: null, log: () => undefined }), { path: undefined, source: 'sdk-download' });

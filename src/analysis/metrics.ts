@@ -11,7 +11,7 @@
  */
 import type { MetricSeries } from '../schemas/telemetry.js';
 import type { Finding, SourceEvidence } from '../schemas/evidence.js';
-import { byScoreThenKey, clockTime, formatNumber, robustBaseline } from './robust-stats.js';
+import { byScoreThenKey, clockTime, formatNumber, median, robustBaseline } from './robust-stats.js';
 
 export type MetricKind =
   | 'cpu'
@@ -61,6 +61,48 @@ export interface WindowScore {
 }
 
 /**
+ * Request volume behind a series: the median requests per sample of the baseline and
+ * the requests behind each incident-window sample (from the entity's request-count series).
+ */
+export interface WindowVolume {
+  baseline: number | undefined;
+  at: (t: number) => number | undefined;
+}
+
+/** True for a per-sample request count (`request_count`, `calls_count`, ...). */
+export function isRequestCount(metric: string): boolean {
+  return classifyMetric(metric) === 'traffic' && /count/.test(metric.toLowerCase());
+}
+
+/**
+ * Sampling-noise floor of a series' scale, from the number of requests behind each
+ * sample; parameter-free (counting statistics), so sparse nodes cannot reach huge
+ * z-scores on a handful of requests:
+ * - a request count is Poisson: scale ≥ √max(center, 1);
+ * - an availability / success share moves by one request's worth, 1/n (100/n in %);
+ * - an average or quantile over n requests is noisier than the baseline's over
+ *   n_b requests by √(n_b / n).
+ * Without volume information the scale is unchanged.
+ */
+export function volumeScale(
+  metric: string,
+  center: number,
+  scale: number,
+  baselineVolume: number | undefined,
+  n: number | undefined,
+): number {
+  if (isRequestCount(metric)) return Math.max(scale, Math.sqrt(Math.max(Math.abs(center), 1)));
+  if (n === undefined) return scale;
+  const kind = classifyMetric(metric);
+  const m = Math.max(n, 1);
+  const share = kind === 'availability' || (kind === 'errors' && /rate|ratio|percent|_pct$/.test(metric));
+  if (share) return Math.max(scale, (isPercentMetric(metric) ? 100 : 1) / m);
+  if (kind === 'latency' && baselineVolume !== undefined && baselineVolume > m)
+    return scale * Math.sqrt(baselineVolume / m);
+  return scale;
+}
+
+/**
  * Scores incident-window points against baseline values. Returns null when the
  * baseline has fewer than 2 points or the window is empty.
  */
@@ -68,13 +110,14 @@ export function scoreWindow(
   baseline: readonly number[],
   window: readonly (readonly [number, number])[],
   metric = '',
+  volume?: WindowVolume,
 ): WindowScore | null {
   if (baseline.length < 2 || window.length === 0) return null;
   let magnitude = 0;
   for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
   for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
   const { center, scale } = robustBaseline(baseline, magnitude);
-  const z = window.map(([, v]) => (v - center) / scale);
+  const z = window.map(([t, v]) => (v - center) / volumeScale(metric, center, scale, volume?.baseline, volume?.at(t)));
   const rank = Math.floor(window.length * 0.1);
   const up = [...z].sort((a, b) => b - a);
   const down = [...z].sort((a, b) => a - b);
@@ -147,6 +190,29 @@ function isPercentMetric(metric: string): boolean {
   return /percent|_pct$/.test(metric);
 }
 
+function entityKey(s: { service: string; instance: string }): string {
+  return `${s.service}\u0000${s.instance}`;
+}
+
+/**
+ * Request counts per entity (service/instance): per-timestamp counts of the case
+ * series and the median count per sample of the reference (`baselineOf` picks the
+ * reference points of a count series).
+ */
+export function requestVolumes(
+  series: readonly MetricSeries[],
+  baselineOf: (s: MetricSeries) => readonly number[],
+): (s: MetricSeries) => WindowVolume | undefined {
+  const byEntity = new Map<string, WindowVolume>();
+  for (const s of [...series].sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0))) {
+    if (!isRequestCount(s.metric) || byEntity.has(entityKey(s))) continue;
+    const at = new Map(s.points.map(([t, v]) => [t, v] as const));
+    const base = baselineOf(s).filter(Number.isFinite);
+    byEntity.set(entityKey(s), { baseline: base.length > 0 ? median(base) : undefined, at: (t) => at.get(t) });
+  }
+  return (s) => byEntity.get(entityKey(s));
+}
+
 function describe(s: MetricSeries, r: WindowScore, againstSeparateBaseline: boolean): string {
   const who = s.instance ? `${s.service}/${s.instance}` : s.service;
   const unit = isPercentMetric(s.metric) ? '%' : '';
@@ -196,10 +262,11 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
   const minScore = input.minScore ?? BAND_Z;
   const findings: Finding[] = [];
   const counts = { series: series.length, scored: 0, skipped: 0 };
+  const volumeOf = requestVolumes(series, (c) => c.points.filter(([t]) => t < baselineEnd).map(([, v]) => v));
   for (const s of series) {
     const baseline = s.points.filter(([t]) => t < baselineEnd).map(([, v]) => v).filter(Number.isFinite);
     const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
-    const r = scoreWindow(baseline, window, s.metric);
+    const r = scoreWindow(baseline, window, s.metric, volumeOf(s));
     if (!r) {
       counts.skipped++;
       continue;
@@ -230,12 +297,15 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
   }
   const findings: Finding[] = [];
   const counts = { series: series.length, scored: 0, skipped: 0 };
+  const pastOf = (c: MetricSeries): number[] => c.points.filter(([t]) => t < incidentStart).map(([, v]) => v);
+  const volumeVsBase = requestVolumes(series, (c) => base.get(seriesKey(c)) ?? []);
+  const volumeVsPast = requestVolumes(series, pastOf);
   for (const s of series) {
     const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
-    const past = s.points.filter(([t]) => t < incidentStart).map(([, v]) => v).filter(Number.isFinite);
+    const past = pastOf(s).filter(Number.isFinite);
     const separate = base.get(seriesKey(s)) ?? [];
-    const rb = scoreWindow(separate, window, s.metric);
-    const rp = scoreWindow(past, window, s.metric);
+    const rb = scoreWindow(separate, window, s.metric, volumeVsBase(s));
+    const rp = scoreWindow(past, window, s.metric, volumeVsPast(s));
     let r: WindowScore | null = rb;
     if (rb && rp) r = rp.score < rb.score ? rp : rb;
     else if (!rb) r = rp;

@@ -227,6 +227,82 @@ export function dominantInstance(findings: readonly Finding[]): string | undefin
 }
 
 export const PAGERANK_WEIGHT = 0.3;
+const OUT_SCOPE = Number(process.env.V_OUT ?? 0.5);
+const OFF_PATH = Number(process.env.V_OFF ?? 0.75);
+
+/** The symptom families an alert can name: slow answers, or failed answers. */
+export type Symptom = 'latency' | 'errors';
+
+/**
+ * What kind of symptom the alerts are about, from their alertname, summary and any
+ * metric label (`HighLatency` → latency, `LowAvailability` → errors). Empty when the
+ * alerts do not say (a generic "SLO violation"): then every symptom counts.
+ */
+export function alertSymptoms(alerts: RankingInput['alerts']): Symptom[] {
+  const out = new Set<Symptom>();
+  for (const a of alerts ?? []) {
+    const text = [a.labels['alertname'], a.labels['metric'], a.labels['__name__'], a.annotations['summary']]
+      .filter((x): x is string => typeof x === 'string')
+      .join(' ')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toLowerCase();
+    if (/latenc|slow|duration|response.?time/.test(text)) out.add('latency');
+    if (/availab|error|fail|\b5\d\d\b|success/.test(text)) out.add('errors');
+  }
+  return [...out].sort();
+}
+
+/** The symptom family of a finding, or null for causes (resources, logs, changes) that are no symptom. */
+export function findingSymptom(f: Finding): Symptom | 'traffic' | null {
+  if (f.source === 'metrics') {
+    const k = classifyMetric(f.indicator);
+    if (k === 'latency') return 'latency';
+    if (k === 'errors' || k === 'availability') return 'errors';
+    if (k === 'traffic') return 'traffic';
+    return null;
+  }
+  if (f.source === 'traces') return /:(errors|origin)$/.test(f.id) ? 'errors' : 'latency';
+  return null;
+}
+
+/**
+ * Keeps the metric findings that can explain the alerted symptom: when the alerts name
+ * a symptom family, symptom metrics of another family (a request-count swing or an
+ * availability dip under a latency alert) are set aside; resource metrics (cpu,
+ * memory, io, ...) and other sources are kept, since a cause shows there whatever
+ * the symptom.
+ */
+export function focusOnSymptom(evidence: readonly SourceEvidence[], symptoms: readonly Symptom[]): SourceEvidence[] {
+  if (symptoms.length === 0) return [...evidence];
+  return evidence.map((ev) => {
+    if (ev.source !== 'metrics') return ev;
+    const findings = ev.findings.filter((f) => {
+      const s = findingSymptom(f);
+      return s === null || (s !== 'traffic' && symptoms.includes(s));
+    });
+    return { ...ev, findings };
+  });
+}
+
+/**
+ * Anomaly traversal from the alerted services down the call graph: the alerted
+ * services and every service reachable from them through anomalous callees. A cause
+ * explains the alert through a chain of degraded calls, so services off such a chain
+ * are less likely.
+ */
+export function anomalousReach(graph: Graph, alerted: readonly string[], anomaly: ReadonlyMap<string, number>): Set<string> {
+  const seen = new Set<string>(alerted);
+  const stack = [...alerted];
+  while (stack.length > 0) {
+    const s = stack.pop() as string;
+    for (const c of graph.callees.get(s) ?? [])
+      if (!seen.has(c) && (anomaly.get(c) ?? 0) > 0) {
+        seen.add(c);
+        stack.push(c);
+      }
+  }
+  return seen;
+}
 
 /**
  * Edge metrics name their peer: `<m>_to_<callee>` measured at the caller describes
@@ -252,12 +328,14 @@ export function attributeEdgeFindings(evidence: readonly SourceEvidence[], graph
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
-  const evidence = attributeEdgeFindings(input.evidence, graph);
+  const symptoms = alertSymptoms(input.alerts);
+  const evidence = focusOnSymptom(attributeEdgeFindings(input.evidence, graph), symptoms);
   const strengths = serviceStrengths(evidence);
   const anomaly = combinedAnomaly(strengths);
   const onsets = serviceOnsets(evidence);
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
+  const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
   const ppr = personalizedPageRank(graph, anomaly);
   let pprMax = 0;
   for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);
@@ -271,7 +349,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     const own = anomaly.get(svc) ?? 0;
     const prop = propagationFactor(svc, anomaly, onsets, graph);
     const onF = onsetFactor(svc, onsets);
-    const scopeF = scope && !scope.has(svc) ? 0.5 : 1;
+    const scopeF = scope && !scope.has(svc) ? OUT_SCOPE : reach && !reach.has(svc) ? OFF_PATH : 1;
     const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
     const score = Math.min(1, (1 - PAGERANK_WEIGHT) * own * prop.factor * onF * scopeF + PAGERANK_WEIGHT * Math.min(1, pr));
     const findings = [...(byService.get(svc) ?? [])];

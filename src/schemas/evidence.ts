@@ -61,5 +61,14 @@ export const RankingInput = z.object({
   topology: Topology.nullable(),
   alertedServices: z.array(z.string()),
   incidentStart: z.number().describe('epoch seconds: the alert startsAt'),
+  alerts: z
+    .array(
+      z.object({
+        labels: z.record(z.string(), z.string()),
+        annotations: z.record(z.string(), z.string()).default({}),
+      }),
+    )
+    .optional()
+    .describe('the alerts that opened the incident (labels, annotations): what kind of symptom was alerted on'),
 });
 export type RankingInput = z.infer<typeof RankingInput>;

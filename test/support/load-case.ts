@@ -19,7 +19,7 @@ export interface CaseTelemetry {
 export interface LoadedCase {
   id: string;
   dataset: string;
-  alert: { labels: Record<string, string>; startsAt: string };
+  alert: { labels: Record<string, string>; annotations?: Record<string, string>; startsAt: string };
   incidentStart: number;
   alertedServices: string[];
   telemetry: CaseTelemetry;
@@ -116,7 +116,7 @@ export function listCases(dataset: string): string[] {
 export function loadCase(dataset: string, id: string): LoadedCase {
   const dir = join(DATASETS_DIR, dataset, 'cases', id);
   const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as {
-    alert: { labels: Record<string, string>; startsAt: string };
+    alert: { labels: Record<string, string>; annotations?: Record<string, string>; startsAt: string };
   };
   const baseDir = join(dir, 'baseline');
   const service = meta.alert.labels.service;
