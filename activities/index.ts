@@ -29,6 +29,7 @@ import {
   type IncidentContext,
   type IncidentStatus,
   type Inference,
+  type KillSwitchState,
   type PlanStep,
   type RemediationPlan,
   type RootCause,
@@ -37,6 +38,7 @@ import {
 import { Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { writeReportFiles } from '../src/report/report-store.js';
+import { postWebhooks, type Notification, type WebhookTarget } from '../src/notify/webhooks.js';
 
 export interface ActivityDeps {
   gate: ToolGate;
@@ -48,6 +50,8 @@ export interface ActivityDeps {
   settings: Partial<IncidentSettings>;
   temporalUiUrl?: string;
   namespace?: string;
+  /** Reads the kill switch (a Temporal query in a worker); null = never set. */
+  readKillSwitch: () => Promise<KillSwitchState | null>;
 }
 
 export interface AnalysisRequest {
@@ -245,6 +249,25 @@ export function createActivities(deps: ActivityDeps) {
         last = judgeRecovery({ baseline, recent, toleranceMads: input.toleranceMads });
         if (last.recovered || now >= deadline) return last;
       }
+    },
+
+    /** Is autonomous action paused for this service (or everywhere)? Unreadable = an error, so nothing acts blind. */
+    async killSwitchState(input: { service: string }): Promise<{ paused: boolean; reason: string }> {
+      const state = await deps.readKillSwitch();
+      const entry = state?.global ?? state?.services[input.service];
+      if (!entry) return { paused: false, reason: '' };
+      const scope = state?.global ? 'everywhere' : `for ${input.service}`;
+      return { paused: true, reason: `autonomous action paused ${scope} by ${entry.by} at ${entry.at}${entry.reason ? `: ${entry.reason}` : ''}` };
+    },
+
+    /** Notifies the policy's webhooks; fails (and is retried) only if none could be reached. */
+    async notify(input: Notification & { webhooks: WebhookTarget[] }): Promise<{ delivered: string[]; failed: { url: string; error: string }[] }> {
+      const { webhooks, ...n } = input;
+      const out = await postWebhooks(n, webhooks);
+      if (out.delivered.length === 0 && out.failed.length > 0) {
+        throw ApplicationFailure.create({ type: 'NotificationFailed', message: out.failed.map((f) => `${f.url}: ${f.error}`).join('; ') });
+      }
+      return out;
     },
 
     async writeReport(input: { status: IncidentStatus; temporal: { workflowId: string; runId: string } }): Promise<{ jsonPath: string; markdownPath: string }> {

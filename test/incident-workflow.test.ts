@@ -35,14 +35,14 @@ void test('a P0 bad release waits for the incident commander, refuses others, th
 
   const decide = (actor: string, planDigest: string | undefined) =>
     handle.executeUpdate(decideUpdate, { args: [{ kind: 'approve', actor, ...(planDigest ? { planDigest } : {}) }] });
-  await assert.rejects(decide('oncall@local', waiting.plan.digest), (err: unknown) => err instanceof WorkflowUpdateFailedError && /incident-commander/.test(String((err.cause as Error)?.message)));
-  await assert.rejects(decide('mallory@evil', waiting.plan.digest), (err: unknown) => err instanceof WorkflowUpdateFailedError && /not an approver/.test(String((err.cause as Error)?.message)));
+  await assert.rejects(decide('oncall@local', waiting.checkpoint?.bindingDigest ?? ''), (err: unknown) => err instanceof WorkflowUpdateFailedError && /incident-commander/.test(String((err.cause as Error)?.message)));
+  await assert.rejects(decide('mallory@evil', waiting.checkpoint?.bindingDigest ?? ''), (err: unknown) => err instanceof WorkflowUpdateFailedError && /not an approver/.test(String((err.cause as Error)?.message)));
   await assert.rejects(decide('commander@local', 'a-digest-of-another-plan'), (err: unknown) => err instanceof WorkflowUpdateFailedError && /changed/.test(String((err.cause as Error)?.message)));
   const stillWaiting = await waitForStatus(handle, () => true);
   assert.equal(stillWaiting.stage, 'checkpoint', 'refused decisions change nothing');
   assert.equal(stillWaiting.decisions.length, 0, 'refused updates never enter history as decisions');
 
-  const rec = await decide('commander@local', waiting.plan.digest);
+  const rec = await decide('commander@local', waiting.checkpoint?.bindingDigest ?? '');
   assert.equal(rec.role, 'incident-commander');
   const final: IncidentStatus = await handle.result();
 

@@ -3,14 +3,16 @@
  *
  * intake (group_wait) → parallel metric/log/trace/topology analysis → ranked candidates →
  * historical cases and runbooks → root-cause inference with a confidence → remediation
- * plan → checkpoint (a person decides when policy says so) → remediation saga (child
- * workflow, with verification and compensation) → report.
+ * plan → checkpoint (a person decides when policy says so; unanswered requests escalate
+ * along the policy's chain, then the safe default) → remediation saga (child workflow,
+ * with kill switch, verification and compensation) → report.
  *
  * Deterministic orchestration only: every read of the outside world is an activity, and
  * policy arrives as data with its version.
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   executeChild,
   log,
@@ -20,24 +22,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { authorizeDecision, autonomyFor, checkpointFor } from '../src/policy/checkpoint-rules.js';
 import { alertService, alertSeverity, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
-import type { Candidate, SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
-import {
-  Decision,
-  type CheckpointState,
-  type History,
-  type IncidentContext,
-  type IncidentInput,
-  type IncidentStatus,
-  type Inference,
-  type Outcome,
-  type RecordedDecision,
-  type RemediationPlan,
-  type RootCause,
-  type SagaResult,
-  type Stage,
-} from '../src/schemas/incident.js';
+import type { SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
+import type { Decision, IncidentContext, IncidentInput, IncidentStatus, RecordedDecision, RootCause, SagaResult, Stage } from '../src/schemas/incident.js';
 import type { Policy } from '../src/schemas/policy.js';
+import type { Topology } from '../src/schemas/telemetry.js';
 import { analysis, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
 import { alertsSignal, decideSignal, decideUpdate, statusQuery } from './messages.js';
@@ -80,22 +70,34 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   };
   let policy: Policy | undefined;
   let pendingDecision: RecordedDecision | undefined;
+  let takeover: RecordedDecision | undefined;
+  let alertsRevision = 0;
+  let planDigest = '';
 
   const enter = (stage: Stage, note: string) => {
     status.stage = stage;
     status.timeline.push({ at: nowIso(), stage, note });
     log.info('incident stage', { incidentId: input.incidentId, stage });
   };
+  const note = (text: string) => status.timeline.push({ at: nowIso(), stage: status.stage, note: text });
+  const binding = () => `${planDigest}.a${alertsRevision}`;
 
   const addAlerts = (list: Alert[]) => {
+    let changed = false;
     for (const a of list) {
       const prev = alerts.get(a.fingerprint);
-      // A resolved alert replaces its firing record; a firing redelivery changes nothing.
-      if (!prev || (prev.status !== a.status && a.status === 'resolved')) alerts.set(a.fingerprint, a);
+      // A resolved alert replaces its firing record; a redelivery changes nothing.
+      if (!prev || (prev.status !== a.status && a.status === 'resolved')) {
+        alerts.set(a.fingerprint, a);
+        changed = true;
+      }
     }
+    if (!changed) return;
+    alertsRevision++;
     status.alerts = [...alerts.values()];
     status.severity = highestSeverity(status.alerts.map((a) => alertSeverity(a)));
     status.title = titleOf(status.alerts);
+    if (status.checkpoint?.bindingDigest) status.checkpoint.bindingDigest = binding();
   };
 
   // ---- handlers first ----
@@ -106,61 +108,45 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     addAlerts(batch.alerts);
   });
 
-  /** Why a decision cannot be taken now; undefined when it can. */
-  const refusalOf = (d: Decision): { refusal?: string; role?: string } => {
-    const parsed = Decision.safeParse(d);
-    if (!parsed.success) return { refusal: `invalid decision: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-    if (status.stage !== 'checkpoint' || !status.checkpoint?.required || pendingDecision) {
-      return { refusal: `incident ${input.incidentId} is not waiting for a decision (stage: ${status.stage})` };
-    }
-    const approver = policy?.approvers.find((a) => a.id === d.actor);
-    if (!approver) return { refusal: `${d.actor} is not an approver in policy ${policy?.version ?? '?'}` };
-    if (!status.checkpoint.allowedRoles.includes(approver.role)) {
-      return {
-        role: approver.role,
-        refusal: `${d.actor} has role ${approver.role}; a ${status.severity} incident needs one of: ${status.checkpoint.allowedRoles.join(', ')}`,
-      };
-    }
-    if (d.kind === 'approve' && d.planDigest !== status.plan?.digest) {
-      return { role: approver.role, refusal: 'the plan or evidence changed since it was shown: review the current plan and approve again' };
-    }
-    if (d.kind === 'override') {
-      const known = new Set([...status.candidates.map((c) => c.service), ...status.topologyServices]);
-      if (!d.rootCauseService) return { role: approver.role, refusal: 'override needs rootCauseService' };
-      if (known.size > 0 && !known.has(d.rootCauseService)) {
-        return { role: approver.role, refusal: `unknown service ${d.rootCauseService}: not in the topology or the candidates` };
-      }
-    }
-    return { role: approver.role };
+  const authorize = (d: Decision) => {
+    if (!policy) return { refusal: 'the incident is still starting', identity: d.actor };
+    if (status.stage === 'closed' || status.stage === 'report') return { refusal: `incident ${input.incidentId} is closed`, identity: d.actor };
+    return authorizeDecision(d, {
+      policy,
+      nowSeconds: Math.floor(Date.now() / 1000),
+      checkpoint: status.checkpoint,
+      waiting: status.stage === 'checkpoint' && pendingDecision === undefined,
+      severity: status.severity,
+      knownServices: new Set([...status.candidates.map((c) => c.service), ...status.topologyServices]),
+    });
   };
-
-  const accept = (d: Decision, role: string | undefined): RecordedDecision => {
-    const rec: RecordedDecision = { ...d, at: nowIso(), accepted: true, policyVersion: policy?.version ?? '?', ...(role ? { role } : {}) };
+  const recordDecision = (d: Decision, auth: ReturnType<typeof authorize>): RecordedDecision => {
+    const { token: _token, ...rest } = d;
+    const rec: RecordedDecision = {
+      ...rest,
+      actor: auth.identity,
+      at: nowIso(),
+      accepted: !('refusal' in auth),
+      policyVersion: policy?.version ?? '?',
+      ...(auth.role ? { role: auth.role } : {}),
+      ...('refusal' in auth ? { refusal: auth.refusal } : { verifiedBy: auth.verifiedBy }),
+    };
     status.decisions.push(rec);
-    pendingDecision = rec;
+    if (rec.accepted) {
+      if (rec.kind === 'takeover') takeover = rec;
+      else pendingDecision = rec;
+    }
     return rec;
   };
-
-  setHandler(
-    decideUpdate,
-    (d: Decision) => {
-      const { role } = refusalOf(d);
-      return accept(d, role);
+  setHandler(decideUpdate, (d: Decision) => recordDecision(d, authorize(d)), {
+    validator: (d: Decision) => {
+      const auth = authorize(d);
+      if ('refusal' in auth) throw new Error(auth.refusal);
     },
-    {
-      validator: (d: Decision) => {
-        const { refusal } = refusalOf(d);
-        if (refusal) throw new Error(refusal);
-      },
-    },
-  );
+  });
+  // Senders that cannot wait: refusals are recorded in the incident, with the identity.
   setHandler(decideSignal, (d: Decision) => {
-    const { refusal, role } = refusalOf(d);
-    if (refusal) {
-      status.decisions.push({ ...d, at: nowIso(), accepted: false, refusal, policyVersion: policy?.version ?? '?', ...(role ? { role } : {}) });
-      return;
-    }
-    accept(d, role);
+    recordDecision(d, authorize(d));
   });
 
   // ---- intake ----
@@ -168,6 +154,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   enter('intake', `${alerts.size} alert(s) received`);
   const context: IncidentContext = await local.loadIncidentContext({ overrides: input.settings ?? {} });
   policy = context.policy;
+  const activePolicy = policy;
   status.policyVersion = policy.version;
   const settings = context.settings;
   if (settings.groupWaitSeconds > 0) await sleep(settings.groupWaitSeconds * 1000);
@@ -178,121 +165,160 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     status.outcome = 'auto-resolved';
     return finish('all alerts resolved before diagnosis');
   }
+  const environment = firing()
+    .map((a) => a.labels['env'] ?? a.labels['environment'])
+    .find((e): e is string => !!e);
 
-  // ---- analysis (parallel; a failing source is recorded as missing) ----
-  const alertedServices = unique(firing().map((a) => alertService(a)).filter((s): s is string => !!s));
-  const incidentStart = Math.floor(Math.min(...firing().map((a) => Date.parse(a.startsAt))) / 1000);
-  const windowEnd = Math.min(incidentStart + settings.incidentWindowSeconds, Math.floor(Date.now() / 1000));
-  const request = {
-    incidentId: input.incidentId,
-    alertedServices,
-    incidentStart,
-    baselineStart: incidentStart - settings.baselineSeconds,
-    end: Math.max(windowEnd, incidentStart + 1),
-    stepSeconds: settings.metricsStepSeconds,
-  };
-  enter('analysis', `analysing ${alertedServices.join(', ') || 'unlabelled alerts'} from ${new Date(incidentStart * 1000).toISOString()}`);
-  const settled = await Promise.allSettled([
-    analyses.analyzeMetrics(request),
-    analyses.analyzeLogs(request),
-    analyses.analyzeTraces(request),
-    analyses.analyzeTopology(request),
-  ]);
-  const evidence: SourceEvidence[] = settled.map((r, i) => {
-    const source = EVIDENCE_ORDER[i] ?? 'metrics';
-    if (r.status === 'fulfilled') return r.value;
-    return { source, status: 'missing', error: failureMessage(r.reason), findings: [], stats: {} };
-  });
-  const topologyResult = settled[3];
-  const topology = topologyResult?.status === 'fulfilled' ? (topologyResult.value as TopologyEvidence).topology : null;
-  status.evidence = evidence.map(stripTopology);
-  status.topologyServices = topology ? topology.services.map((s) => s.name) : [];
-  status.missingSources = evidence.filter((e) => e.status === 'missing').map((e) => `${e.source}: ${e.error ?? 'unavailable'}`);
+  let incidentStart = 0;
+  let baselineStart = 0;
+  let alertedServices: string[] = [];
+  let sampled = false;
+  let sampledDrawn = false;
 
-  // ---- ranking ----
-  enter('ranking', `${evidence.reduce((n, e) => n + e.findings.length, 0)} findings from ${evidence.filter((e) => e.status === 'ok').length} source(s)`);
-  status.candidates = await computing.rankCandidates({ evidence: status.evidence, topology, alertedServices, incidentStart });
-
-  // ---- history ----
-  enter('history', 'looking up similar incidents and runbooks');
-  status.history = await local.searchHistory({ incidentId: input.incidentId, candidates: status.candidates.slice(0, 3), alerts: status.alerts });
-
-  // ---- inference ----
-  enter('inference', 'inferring the root cause');
-  status.inference = await computing.inferRootCause({
-    incidentId: input.incidentId,
-    candidates: status.candidates,
-    evidence: status.evidence,
-    history: status.history,
-  });
-
-  // ---- planning + checkpoint (an override re-plans and asks again) ----
-  let rootCause: RootCause | null = status.inference.rootCause;
-  const uncertain = status.inference.confidence < policy.checkpoint.confidenceThreshold;
-  const sampled = Math.random() < policy.checkpoint.sampleRate;
-  for (;;) {
-    enter('planning', rootCause ? `planning remediation for ${rootCause.service}` : 'no root cause: nothing to remediate');
-    status.plan = await computing.planRemediation({
+  diagnosis: for (let round = 1; ; round++) {
+    // ---- analysis (parallel; a failing source is recorded as missing) ----
+    alertedServices = unique(firing().map((a) => alertService(a)).filter((s): s is string => !!s));
+    incidentStart = Math.floor(Math.min(...firing().map((a) => Date.parse(a.startsAt))) / 1000);
+    baselineStart = incidentStart - settings.baselineSeconds;
+    const windowEnd = Math.min(incidentStart + settings.incidentWindowSeconds, Math.floor(Date.now() / 1000));
+    const request = {
       incidentId: input.incidentId,
-      rootCause,
+      alertedServices,
       incidentStart,
-      history: status.history,
-      policy,
-      evidenceDigests: status.evidence.map((e) => e.digest ?? ''),
+      baselineStart,
+      end: Math.max(windowEnd, incidentStart + 1),
+      stepSeconds: settings.metricsStepSeconds,
+    };
+    enter('analysis', `${round > 1 ? `re-diagnosis ${round}: ` : ''}analysing ${alertedServices.join(', ') || 'unlabelled alerts'} from ${new Date(incidentStart * 1000).toISOString()}`);
+    const settled = await Promise.allSettled([
+      analyses.analyzeMetrics(request),
+      analyses.analyzeLogs(request),
+      analyses.analyzeTraces(request),
+      analyses.analyzeTopology(request),
+    ]);
+    const evidence: SourceEvidence[] = settled.map((r, i) => {
+      const source = EVIDENCE_ORDER[i] ?? 'metrics';
+      if (r.status === 'fulfilled') return r.value;
+      return { source, status: 'missing', error: failureMessage(r.reason), findings: [], stats: {} };
     });
-    if (status.plan.steps.length === 0) {
-      status.outcome = 'no-action';
-      return finish(status.plan.summary);
-    }
-    const autonomy = policy.autonomy.services[status.plan.service ?? ''] ?? policy.autonomy.default;
-    if (autonomy === 'shadow') {
-      status.outcome = 'shadow';
-      return finish(`shadow mode for ${status.plan.service}: plan proposed, not executed`);
-    }
-    status.checkpoint = checkpointFor(policy, status.severity, status.plan, uncertain && !hasOverride(status.decisions), sampled);
-    if (!status.checkpoint.required) break;
+    const topologyResult = settled[3];
+    const topology: Topology | null = topologyResult?.status === 'fulfilled' ? (topologyResult.value as TopologyEvidence).topology : null;
+    status.evidence = evidence.map(stripTopology);
+    status.topologyServices = topology ? topology.services.map((s) => s.name) : [];
+    status.missingSources = evidence.filter((e) => e.status === 'missing').map((e) => `${e.source}: ${e.error ?? 'unavailable'}`);
 
-    status.checkpoint.since = nowIso();
-    pendingDecision = undefined;
-    enter('checkpoint', `waiting for ${status.checkpoint.allowedRoles.join(' or ')}: ${status.checkpoint.reasons.join('; ')}`);
-    const decided = await condition(() => pendingDecision !== undefined, policy.checkpoint.timeoutSeconds * 1000);
-    const decision = pendingDecision as RecordedDecision | undefined;
-    if (!decided || !decision) {
-      status.outcome = 'escalated-no-decision';
-      return finish(`no decision within ${policy.checkpoint.timeoutSeconds}s: safe default, no remediation; handed over`);
+    // ---- ranking ----
+    enter('ranking', `${evidence.reduce((n, e) => n + e.findings.length, 0)} findings from ${evidence.filter((e) => e.status === 'ok').length} source(s)`);
+    status.candidates = await computing.rankCandidates({ evidence: status.evidence, topology, alertedServices, incidentStart });
+
+    // ---- history ----
+    enter('history', 'looking up similar incidents and runbooks');
+    status.history = await local.searchHistory({ incidentId: input.incidentId, candidates: status.candidates.slice(0, 3), alerts: status.alerts });
+
+    // ---- inference ----
+    enter('inference', 'inferring the root cause');
+    status.inference = await computing.inferRootCause({
+      incidentId: input.incidentId,
+      candidates: status.candidates,
+      evidence: status.evidence,
+      history: status.history,
+    });
+    const uncertain = status.inference.confidence < activePolicy.checkpoint.confidenceThreshold;
+    if (uncertain) note(`flagged uncertain: confidence ${(status.inference.confidence * 100).toFixed(0)}% is below ${activePolicy.checkpoint.confidenceThreshold * 100}%`);
+    if (!sampledDrawn) {
+      sampled = Math.random() < activePolicy.checkpoint.sampleRate;
+      sampledDrawn = true;
     }
-    if (decision.kind === 'reject') {
-      status.outcome = 'rejected';
-      return finish(`rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}`);
+
+    // ---- planning + checkpoint (an override re-plans and asks again) ----
+    let rootCause: RootCause | null = status.inference.rootCause;
+    let overridden = false;
+    for (;;) {
+      enter('planning', rootCause ? `planning remediation for ${rootCause.service}` : 'no root cause: nothing to remediate');
+      status.plan = await computing.planRemediation({
+        incidentId: input.incidentId,
+        rootCause,
+        incidentStart,
+        history: status.history,
+        policy: activePolicy,
+        evidenceDigests: status.evidence.map((e) => e.digest ?? ''),
+      });
+      planDigest = status.plan.digest;
+      if (status.plan.steps.length === 0) {
+        status.outcome = 'no-action';
+        return finish(status.plan.summary);
+      }
+      const shadowed = status.plan.steps.filter((s) => autonomyFor(activePolicy, s.service, environment, s.action) === 'shadow');
+      if (shadowed.length > 0) {
+        status.outcome = 'shadow';
+        return finish(`shadow mode for ${unique(shadowed.map((s) => s.service)).join(', ')}: plan proposed, not executed`);
+      }
+      status.checkpoint = checkpointFor({ policy: activePolicy, severity: status.severity, plan: status.plan, environment, uncertain: uncertain && !overridden, sampled });
+      if (!status.checkpoint.required) break diagnosis;
+
+      const decision = await waitForDecision();
+      if (!decision) {
+        status.outcome = takeover ? 'manual-takeover' : 'escalated-no-decision';
+        return finish(takeover ? `${takeover.actor} took over manually` : 'no decision after the whole escalation chain: safe default, no remediation; handed over');
+      }
+      if (decision.kind === 'reject') {
+        status.outcome = 'rejected';
+        return finish(`rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}`);
+      }
+      if (decision.kind === 'rediagnose') {
+        note(`${decision.actor} asked for more diagnosis`);
+        continue diagnosis;
+      }
+      if (decision.kind === 'override') {
+        rootCause = { service: decision.rootCauseService ?? '' };
+        overridden = true;
+        note(`${decision.actor} overrode the root cause to ${rootCause.service}`);
+        continue;
+      }
+      note(`approved by ${decision.actor} (${decision.role ?? '?'}, ${decision.verifiedBy ?? '?'})`);
+      break diagnosis;
     }
-    if (decision.kind === 'override') {
-      rootCause = { service: decision.rootCauseService ?? '' };
-      status.timeline.push({ at: nowIso(), stage: 'checkpoint', note: `${decision.actor} overrode the root cause to ${rootCause.service}` });
-      continue;
-    }
-    status.timeline.push({ at: nowIso(), stage: 'checkpoint', note: `approved by ${decision.actor} (${decision.role ?? '?'})` });
-    break;
   }
 
   // ---- remediation saga (child workflow: its own history, cancellable as a unit) ----
-  enter('remediation', status.plan.summary);
-  const saga: SagaResult = await executeChild(RemediationSagaWorkflow, {
-    workflowId: `${input.incidentId}-remediation`,
-    args: [
-      {
-        incidentId: input.incidentId,
-        keyPrefix: `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`,
-        plan: status.plan,
-        verification: {
-          windowSeconds: policy.verification.windowSeconds,
-          toleranceMads: policy.verification.toleranceMads,
-          baselineStart: request.baselineStart,
-          baselineEnd: incidentStart,
-          services: unique([status.plan.service ?? '', ...alertedServices].filter(Boolean)),
+  const plan = status.plan;
+  if (!plan) throw new Error('unreachable: remediation without a plan');
+  if (takeover) {
+    status.outcome = 'manual-takeover';
+    return finish(`${takeover.actor} took over manually before remediation`);
+  }
+  enter('remediation', plan.summary);
+  const sagaScope = new CancellationScope();
+  const sagaRun = sagaScope.run(() =>
+    executeChild(RemediationSagaWorkflow, {
+      workflowId: `${input.incidentId}-remediation`,
+      args: [
+        {
+          incidentId: input.incidentId,
+          keyPrefix: `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`,
+          plan,
+          killSwitchPollSeconds: activePolicy.killSwitch.pollSeconds,
+          verification: {
+            windowSeconds: activePolicy.verification.windowSeconds,
+            toleranceMads: activePolicy.verification.toleranceMads,
+            baselineStart,
+            baselineEnd: incidentStart,
+            services: unique([plan.service ?? '', ...alertedServices].filter(Boolean)),
+          },
         },
-      },
-    ],
+      ],
+    }),
+  );
+  void condition(() => takeover !== undefined).then(() => {
+    note(`${takeover?.actor ?? '?'} took over manually: stopping remediation`);
+    sagaScope.cancel();
   });
+  let saga: SagaResult;
+  try {
+    saga = await sagaRun;
+  } catch (err) {
+    saga = { outcome: takeover ? 'cancelled' : 'failed-compensation-incomplete', actions: [], remainingUndo: plan.steps, summary: `remediation ended abnormally: ${failureMessage(err)}`, error: failureMessage(err) };
+  }
   status.saga = saga;
   status.verification = saga.verification ?? null;
   status.outcome =
@@ -300,35 +326,62 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       ? 'remediated'
       : saga.outcome === 'not-recovered-compensated'
         ? 'not-recovered-rolled-back'
-        : 'remediation-failed';
+        : saga.outcome === 'cancelled'
+          ? 'manual-takeover'
+          : 'remediation-failed';
+  if (saga.outcome !== 'completed') await notifyChain('remediation', saga.summary);
   return finish(saga.summary);
 
-  async function finish(note: string): Promise<IncidentStatus> {
-    enter('report', note);
+  /** Waits for a decision, escalating along the policy's chain; undefined = nobody decided (or a takeover). */
+  async function waitForDecision(): Promise<RecordedDecision | undefined> {
+    const cp = status.checkpoint;
+    if (!cp) return undefined;
+    const chain = activePolicy.escalation.chain.length > 0 ? activePolicy.escalation.chain : [{ role: cp.allowedRoles[0] ?? 'incident-commander', afterSeconds: activePolicy.checkpoint.timeoutSeconds }];
+    pendingDecision = undefined;
+    cp.since = nowIso();
+    cp.bindingDigest = binding();
+    enter('checkpoint', `waiting for ${cp.allowedRoles.join(' or ')}: ${cp.reasons.join('; ')}`);
+    for (let level = 0; level < chain.length; level++) {
+      const step = chain[level];
+      if (!step) break;
+      cp.escalationLevel = level;
+      cp.notifiedRole = step.role;
+      cp.deadline = new Date(Date.now() + step.afterSeconds * 1000).toISOString();
+      if (level > 0) note(`no decision: escalated to ${step.role} (level ${level + 1} of ${chain.length})`);
+      await notifyChain(level === 0 ? 'approval-requested' : 'escalated', `${status.title}: ${cp.reasons.join('; ')}`, step.role, level);
+      const decided = await condition(() => pendingDecision !== undefined || takeover !== undefined, step.afterSeconds * 1000);
+      if (takeover) return undefined;
+      if (decided) return pendingDecision;
+    }
+    await notifyChain('handed-over', `no decision from ${chain.map((c) => c.role).join(' → ')}: no remediation; the incident is handed over`);
+    return undefined;
+  }
+
+  async function notifyChain(event: string, text: string, role?: string, level?: number): Promise<void> {
+    if (activePolicy.escalation.webhooks.length === 0) return;
+    try {
+      await recording.notify({
+        incidentId: input.incidentId,
+        event,
+        text,
+        severity: status.severity,
+        webhooks: activePolicy.escalation.webhooks,
+        ...(role ? { role } : {}),
+        ...(level !== undefined ? { level } : {}),
+      });
+      note(`notified ${role ?? 'subscribers'}: ${event}`);
+    } catch (err) {
+      note(`notification ${event} failed: ${failureMessage(err)}`);
+    }
+  }
+
+  async function finish(text: string): Promise<IncidentStatus> {
+    enter('report', text);
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
     enter('closed', status.outcome ?? 'closed');
     await condition(allHandlersFinished);
     return status;
   }
-}
-
-function checkpointFor(policy: Policy, severity: IncidentStatus['severity'], plan: RemediationPlan, uncertain: boolean, sampled: boolean): CheckpointState {
-  const reasons: string[] = [];
-  if (policy.checkpoint.alwaysFor.includes(severity)) reasons.push(`${severity} incidents always need a person`);
-  if (uncertain) reasons.push(`root-cause confidence below ${policy.checkpoint.confidenceThreshold}: uncertain, a person must confirm or correct it`);
-  const risky = plan.steps.filter((s) => policy.checkpoint.approvalRisk.includes(s.risk));
-  if (risky.length > 0) reasons.push(`${risky.map((s) => `${s.action} ${s.service} (${s.risk})`).join(', ')} needs approval by risk class`);
-  if (reasons.length === 0 && sampled) reasons.push(`sampled for review (${policy.checkpoint.sampleRate * 100}% of incidents)`);
-  return {
-    required: reasons.length > 0,
-    reasons,
-    allowedRoles: policy.checkpoint.approverRoles[severity] ?? ['incident-commander'],
-    uncertain,
-  };
-}
-
-function hasOverride(decisions: RecordedDecision[]): boolean {
-  return decisions.some((d) => d.accepted && d.kind === 'override');
 }
 
 function titleOf(alerts: Alert[]): string {

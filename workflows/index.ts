@@ -1,3 +1,4 @@
 /** The workflow types this worker runs (the bundle's entry point). */
 export { IncidentWorkflow } from './incident-workflow.js';
 export { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
+export { KillSwitchWorkflow } from './kill-switch-workflow.js';

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertBatch } from '../src/schemas/alert.js';
-import type { Decision, IncidentStatus, RecordedDecision } from '../src/schemas/incident.js';
+import type { Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
 
 /** Alerts for this incident's group (fire and forget: alerting systems cannot wait). */
 export const alertsSignal = defineSignal<[AlertBatch]>('alerts');
@@ -20,3 +20,13 @@ export const statusQuery = defineQuery<IncidentStatus>('status');
 
 export const INCIDENT_WORKFLOW = 'IncidentWorkflow';
 export const REMEDIATION_WORKFLOW = 'RemediationSagaWorkflow';
+
+/** The kill switch (one long-lived workflow per namespace). */
+export const KILL_SWITCH_WORKFLOW = 'KillSwitchWorkflow';
+export const KILL_SWITCH_WORKFLOW_ID = 'vigil-kill-switch';
+export const pauseUpdate = defineUpdate<KillSwitchState, [KillSwitchCommand]>('pause');
+export const resumeUpdate = defineUpdate<KillSwitchState, [KillSwitchCommand]>('resume');
+export const killSwitchQuery = defineQuery<KillSwitchState>('kill-switch');
+
+/** The remediation saga's own progress (stage, current step, pauses). */
+export const sagaStatusQuery = defineQuery<SagaProgress>('saga-status');

@@ -1,17 +1,21 @@
 /**
- * RemediationSagaWorkflow: runs an approved plan step by step. Before each step it records
- * the state the undo needs; after a step's effect is confirmed it registers the step's
- * compensation. Then it verifies recovery. A failed step or a failed verification runs
- * the compensations in reverse; a compensation that still fails is recorded and left
- * for a person (never swallowed). Every action carries an idempotency key derived from
- * the incident and the step, so retries, crashes and replays never act twice.
+ * RemediationSagaWorkflow: runs an approved plan step by step. Before each step it waits
+ * while the kill switch is on, and records the state the undo needs; after a step's
+ * effect is confirmed it registers the step's compensation. Then it verifies recovery.
+ * A failed step or a failed verification runs the compensations in reverse; a
+ * compensation that still fails is recorded and left for a person (never swallowed).
+ * A cancellation (a person took over) stops new steps and undoes nothing: the person
+ * gets the list of what was done and how to undo it. Every action carries an idempotency
+ * key derived from the incident and the step, so retries, crashes and replays never act
+ * twice.
  */
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ServiceState } from '../src/schemas/capabilities.js';
-import type { ActionRecord, PlanStep, RemediationPlan, SagaResult, Verification } from '../src/schemas/incident.js';
+import type { ActionRecord, PlanStep, RemediationPlan, SagaProgress, SagaResult, Verification } from '../src/schemas/incident.js';
 import { action, compensation, readLocal } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
+import { sagaStatusQuery } from './messages.js';
 
 const acting = proxyActivities<Activities>(action);
 const undoing = proxyActivities<Activities>(compensation);
@@ -22,6 +26,8 @@ export interface RemediationSagaInput {
   /** Prefix of every idempotency key: incident id + first run id. */
   keyPrefix: string;
   plan: RemediationPlan;
+  /** How often to look at the kill switch again while it is on. */
+  killSwitchPollSeconds: number;
   verification: {
     windowSeconds: number;
     toleranceMads: number;
@@ -37,17 +43,32 @@ interface Registered {
 }
 
 export async function RemediationSagaWorkflow(input: RemediationSagaInput): Promise<SagaResult> {
-  const actions: ActionRecord[] = [];
   const done: Registered[] = [];
+  const progress: SagaProgress = { state: 'running', currentStep: null, pausedReason: null, actions: [], notes: [] };
+  const actions: ActionRecord[] = progress.actions;
+  setHandler(sagaStatusQuery, () => progress);
   const nowIso = () => new Date(Date.now()).toISOString();
   const verifying = proxyActivities<Activities>({
     startToCloseTimeout: `${input.verification.windowSeconds + 60}s`,
     heartbeatTimeout: '30s',
     retry: { maximumAttempts: 2 },
   });
+  const record = (step: PlanStep, phase: 'do' | 'undo', key: string, outcome: { result?: ActionRecord['result']; error?: string }) =>
+    actions.push({
+      stepId: step.id,
+      action: step.action,
+      service: step.service,
+      phase,
+      idempotencyKey: key,
+      ok: outcome.error === undefined,
+      ...(outcome.result ? { result: outcome.result } : {}),
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      at: nowIso(),
+    });
 
   /** Undo what was done, newest first; returns the steps whose undo failed. */
   const compensateAll = async (): Promise<PlanStep[]> => {
+    progress.state = 'compensating';
     const left: PlanStep[] = [];
     for (const reg of [...done].reverse()) {
       const key = `${input.keyPrefix}:${reg.step.id}:undo`;
@@ -55,62 +76,85 @@ export async function RemediationSagaWorkflow(input: RemediationSagaInput): Prom
         const result = await CancellationScope.nonCancellable(() =>
           undoing.compensateStep({ incidentId: input.incidentId, step: reg.step, before: reg.before, idempotencyKey: key }),
         );
-        actions.push({ stepId: reg.step.id, action: reg.step.action, service: reg.step.service, phase: 'undo', idempotencyKey: key, ok: true, result, at: nowIso() });
+        record(reg.step, 'undo', key, { result });
       } catch (err) {
-        actions.push({ stepId: reg.step.id, action: reg.step.action, service: reg.step.service, phase: 'undo', idempotencyKey: key, ok: false, error: failureMessage(err), at: nowIso() });
+        record(reg.step, 'undo', key, { error: failureMessage(err) });
         left.push(reg.step);
       }
     }
     return left;
   };
 
-  const afterFailure = async (what: string, verification?: Verification, cancelled = false): Promise<SagaResult> => {
+  const afterFailure = async (what: string, verification?: Verification): Promise<SagaResult> => {
     const remainingUndo = await compensateAll();
+    progress.state = 'done';
     const undone = done.length - remainingUndo.length;
-    const base = {
-      actions,
-      remainingUndo,
-      ...(verification ? { verification } : {}),
-    };
+    const base = { actions, remainingUndo, ...(verification ? { verification } : {}), error: what };
     if (remainingUndo.length > 0) {
       return {
         ...base,
         outcome: 'failed-compensation-incomplete',
-        summary: `${what}; ${undone} step(s) undone, ${remainingUndo.length} left for a person to undo: ${remainingUndo.map((s) => s.description).join('; ')}`,
-        error: what,
+        summary: `${what}; ${undone} step(s) undone, ${remainingUndo.length} left for a person to undo: ${remainingUndo.map((s) => `${s.description} (undo: ${s.compensation})`).join('; ')}`,
       };
     }
+    return { ...base, outcome: verification ? 'not-recovered-compensated' : 'failed-compensated', summary: `${what}; ${undone} completed step(s) undone in reverse order` };
+  };
+
+  const cancelled = (): SagaResult => {
+    progress.state = 'done';
+    const remainingUndo = done.map((d) => d.step);
     return {
-      ...base,
-      outcome: cancelled ? 'cancelled' : verification ? 'not-recovered-compensated' : 'failed-compensated',
-      summary: `${what}; ${undone} completed step(s) undone in reverse order`,
-      error: what,
+      outcome: 'cancelled',
+      actions,
+      remainingUndo,
+      summary: `a person took over: no further steps; ${done.length} step(s) done and left as they are${remainingUndo.length ? ` (to undo by hand: ${remainingUndo.map((s) => s.compensation).join('; ')})` : ''}`,
+      error: 'cancelled',
     };
   };
 
-  for (const step of input.plan.steps) {
-    const key = `${input.keyPrefix}:${step.id}:do`;
-    let before: ServiceState;
-    try {
-      before = await local.captureServiceState({ incidentId: input.incidentId, service: step.service });
-      const result = await acting.executeStep({ incidentId: input.incidentId, step, before, idempotencyKey: key });
-      actions.push({ stepId: step.id, action: step.action, service: step.service, phase: 'do', idempotencyKey: key, ok: true, result, at: nowIso() });
-    } catch (err) {
-      actions.push({ stepId: step.id, action: step.action, service: step.service, phase: 'do', idempotencyKey: key, ok: false, error: failureMessage(err), at: nowIso() });
-      if (isCancellation(err)) return afterFailure('cancelled: a person took over', undefined, true);
-      return afterFailure(`step ${step.id} (${step.description}) failed: ${failureMessage(err)}`);
-    }
-    done.push({ step, before });
-  }
+  try {
+    for (const step of input.plan.steps) {
+      progress.currentStep = step.id;
+      // The kill switch: wait, as in shadow mode, until autonomous action is resumed.
+      for (let switchState = await local.killSwitchState({ service: step.service }); switchState.paused; switchState = await local.killSwitchState({ service: step.service })) {
+        if (progress.state !== 'paused') progress.notes.push(`${nowIso()} paused before ${step.id} by the kill switch: ${switchState.reason}`);
+        progress.state = 'paused';
+        progress.pausedReason = switchState.reason;
+        await sleep(input.killSwitchPollSeconds * 1000);
+      }
+      if (progress.state === 'paused') progress.notes.push(`${nowIso()} kill switch released; continuing with ${step.id}`);
+      progress.state = 'running';
+      progress.pausedReason = null;
 
-  const verification = await verifying.verifyRecovery({
-    incidentId: input.incidentId,
-    services: input.verification.services,
-    baselineStart: input.verification.baselineStart,
-    baselineEnd: input.verification.baselineEnd,
-    windowSeconds: input.verification.windowSeconds,
-    toleranceMads: input.verification.toleranceMads,
-  });
-  if (!verification.recovered) return afterFailure(`not recovered: ${verification.summary}`, verification);
-  return { outcome: 'completed', actions, remainingUndo: [], verification, summary: `${done.length} step(s) done; ${verification.summary}` };
+      const key = `${input.keyPrefix}:${step.id}:do`;
+      let before: ServiceState;
+      try {
+        before = await local.captureServiceState({ incidentId: input.incidentId, service: step.service });
+        const result = await acting.executeStep({ incidentId: input.incidentId, step, before, idempotencyKey: key });
+        record(step, 'do', key, { result });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        record(step, 'do', key, { error: failureMessage(err) });
+        return await afterFailure(`step ${step.id} (${step.description}) failed: ${failureMessage(err)}`);
+      }
+      done.push({ step, before });
+    }
+
+    progress.state = 'verifying';
+    progress.currentStep = null;
+    const verification = await verifying.verifyRecovery({
+      incidentId: input.incidentId,
+      services: input.verification.services,
+      baselineStart: input.verification.baselineStart,
+      baselineEnd: input.verification.baselineEnd,
+      windowSeconds: input.verification.windowSeconds,
+      toleranceMads: input.verification.toleranceMads,
+    });
+    if (!verification.recovered) return await afterFailure(`not recovered: ${verification.summary}`, verification);
+    progress.state = 'done';
+    return { outcome: 'completed', actions, remainingUndo: [], verification, summary: `${done.length} step(s) done; ${verification.summary}` };
+  } catch (err) {
+    if (isCancellation(err)) return cancelled();
+    throw err;
+  }
 }

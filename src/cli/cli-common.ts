@@ -24,7 +24,14 @@ export const USAGE = `usage: vigil <command> [flags]
   approve    <id> --as <who> [--reason ...] [--json]
   reject     <id> --as <who> [--reason ...] [--json]
   override   <id> --root-cause <service> --as <who> [--reason ...] [--json]
+  rediagnose <id> --as <who>             ask for more diagnosis (new evidence, new plan)
+  takeover   <id> --as <who>             a person takes over: no further automatic steps
+             decisions accept --token <signed approver token> (or $VIGIL_APPROVER_TOKEN)
+  pause      [--service <name>] --as <who> [--reason ...]   kill switch: stop all autonomous action
+  resume     [--service <name>] --as <who>
+  token      --as <who> [--ttl seconds]  sign an approver token with the dev identity
   report     <id> [--format md|json]
+  audit      verify [<path> | --pg] [--json] | export <incident-id> [--out file] [--pg]
   temporal-cli  print the Temporal CLI vigil uses (building it with Go if needed)
 
 common flags: --data-dir <dir> (default .vigil), --config <vigil.yaml>

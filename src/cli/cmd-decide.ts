@@ -19,18 +19,20 @@ export async function runDecide(kind: DecisionKind, v: Record<string, string | b
   const { client, connection } = await connectClient(config);
   try {
     const status = await incidentStatus(client, id);
-    if (status.stage !== 'checkpoint') throw new CliError(`incident ${id} is not waiting for a decision (stage: ${status.stage})`);
+    if (kind !== 'takeover' && status.stage !== 'checkpoint') throw new CliError(`incident ${id} is not waiting for a decision (stage: ${status.stage})`);
     const reason = str(v['reason']);
+    const token = str(v['token']) ?? process.env['VIGIL_APPROVER_TOKEN'];
     const decision: Decision = {
       kind,
       actor,
       ...(reason ? { reason } : {}),
       ...(rootCause ? { rootCauseService: rootCause } : {}),
-      ...(status.plan ? { planDigest: status.plan.digest } : {}),
+      ...(status.checkpoint?.bindingDigest ? { planDigest: status.checkpoint.bindingDigest } : {}),
+      ...(token ? { token } : {}),
     };
     try {
       const recorded = await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] });
-      print(recorded, v['json'] === true, () => `${kind} by ${actor} (${recorded.role ?? '?'}) accepted for ${id}${kind === 'approve' && status.plan ? `: ${status.plan.summary}` : ''}`);
+      print(recorded, v['json'] === true, () => `${kind} by ${recorded.actor} (${recorded.role ?? '?'}, ${recorded.verifiedBy ?? '?'}) accepted for ${id}${kind === 'approve' && status.plan ? `: ${status.plan.summary}` : ''}`);
       return 0;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {

@@ -56,7 +56,7 @@ export async function runDemo(v: Record<string, string | boolean | undefined>): 
       say(`demo: proposed: ${status.plan.summary}`);
       say(`demo: approving as ${COMMANDER} (incident commander)`);
       const rec = await handle.executeUpdate(decideUpdate, {
-        args: [{ kind: 'approve', actor: COMMANDER, reason: 'demo: evidence reviewed', planDigest: status.plan.digest }],
+        args: [{ kind: 'approve', actor: COMMANDER, reason: 'demo: evidence reviewed', planDigest: status.checkpoint?.bindingDigest ?? '' }],
       });
       say(`demo: approval accepted (${rec.role ?? '?'}, policy ${rec.policyVersion})`);
     }

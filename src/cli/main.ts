@@ -41,24 +41,48 @@ const commands: Record<string, Command> = {
     run: async (v, p) => (await import('./cmd-incidents.js')).runIncidents(v, p),
   },
   approve: {
-    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' } },
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, token: { type: 'string' } },
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-decide.js')).runDecide('approve', v, p),
   },
   reject: {
-    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' } },
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, token: { type: 'string' } },
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-decide.js')).runDecide('reject', v, p),
   },
+  rediagnose: {
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, token: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-decide.js')).runDecide('rediagnose', v, p),
+  },
+  takeover: {
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, token: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-decide.js')).runDecide('takeover', v, p),
+  },
   override: {
-    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, 'root-cause': { type: 'string' } },
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, 'root-cause': { type: 'string' }, token: { type: 'string' } },
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-decide.js')).runDecide('override', v, p),
   },
+  pause: {
+    options: { ...common, ...json, as: { type: 'string' }, service: { type: 'string' }, reason: { type: 'string' } },
+    run: async (v) => (await import('./cmd-kill-switch.js')).runKillSwitch('pause', v),
+  },
+  resume: {
+    options: { ...common, ...json, as: { type: 'string' }, service: { type: 'string' }, reason: { type: 'string' } },
+    run: async (v) => (await import('./cmd-kill-switch.js')).runKillSwitch('resume', v),
+  },
+  token: { options: { as: { type: 'string' }, ttl: { type: 'string' } }, run: async (v) => (await import('./cmd-token.js')).runToken(v) },
   report: {
     options: { ...common, format: { type: 'string' } },
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-report.js')).runReport(v, p),
+  },
+  audit: {
+    options: { ...common, ...json, pg: { type: 'boolean' }, file: { type: 'string' }, out: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-audit.js')).runAudit(v, p),
   },
   'temporal-cli': { options: {}, run: async () => (await import('./cmd-temporal-cli.js')).runTemporalCli() },
 };

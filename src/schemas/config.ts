@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
+import { parseTemplate } from '../mcp/registry-templates.js';
 
 export const McpServerConfig = z.discriminatedUnion('transport', [
   z.object({
@@ -25,18 +26,65 @@ export const McpServerConfig = z.discriminatedUnion('transport', [
 ]);
 export type McpServerConfig = z.infer<typeof McpServerConfig>;
 
+/** How a third-party tool's result becomes the capability's output (docs/tool-registry.md). */
+export const ResultAdapter = z.discriminatedUnion('format', [
+  z.object({
+    format: z.literal('vigil').describe('already the capability output shape (the default when `result` is absent)'),
+    path: z.string().optional().describe('dot path to the part of the result to use, e.g. `data`'),
+  }),
+  z.object({
+    format: z.literal('prometheus-matrix').describe('Prometheus HTTP API query data: {resultType: matrix|vector, result: [...]} -> metrics.query_range output'),
+    path: z.string().optional().describe('dot path to the {resultType, result} object, e.g. `data` for a whole API response'),
+    serviceLabel: z.string().default('job').describe('label naming the service (fallback: the `service` argument)'),
+    instanceLabel: z.string().default('instance').describe('label naming the instance (fallback: empty)'),
+    metricLabel: z.string().default('__name__').describe('label naming the metric, used when no `metric` variable is set'),
+  }),
+]);
+export type ResultAdapter = z.infer<typeof ResultAdapter>;
+
+const TemplateString = z.string().superRefine((t, ctx) => {
+  try {
+    parseTemplate(t);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
 export const CapabilityBinding = z.object({
   server: z.string().min(1),
   tool: z.string().min(1),
-  /** Rename arguments: capability argument name -> the tool's argument name. */
+  /** Rename arguments: capability argument name -> the tool's argument name. Ignored when `arguments` is set. */
   argumentMap: z.record(z.string(), z.string()).default({}),
+  variables: z
+    .record(z.string(), TemplateString)
+    .optional()
+    .describe("extra template variables, rendered from the capability's arguments first (e.g. a label selector)"),
+  arguments: z
+    .record(z.string(), z.union([TemplateString, z.number(), z.boolean()]))
+    .optional()
+    .describe("the tool's arguments: tool argument -> template over the capability's arguments (and the fan-out entry's variables)"),
+  fanOut: z
+    .array(z.record(z.string(), TemplateString))
+    .min(1)
+    .optional()
+    .describe('one tool call per entry, results concatenated; entry variables that name an argument the caller set select the entry'),
+  result: ResultAdapter.optional().describe("how the tool's result becomes the capability output; absent: it already is"),
 });
 export type CapabilityBinding = z.infer<typeof CapabilityBinding>;
 
-export const ToolRegistryConfig = z.object({
-  servers: z.array(McpServerConfig).default([]),
-  capabilities: z.partialRecord(Capability, CapabilityBinding).default({}),
-});
+export const ToolRegistryConfig = z
+  .object({
+    servers: z.array(McpServerConfig).default([]),
+    capabilities: z.partialRecord(Capability, CapabilityBinding).default({}),
+  })
+  .superRefine((registry, ctx) => {
+    const names = new Set(registry.servers.map((s) => s.name));
+    for (const [capability, binding] of Object.entries(registry.capabilities)) {
+      if (binding && !names.has(binding.server)) {
+        ctx.addIssue({ code: 'custom', path: ['capabilities', capability, 'server'], message: `no server named "${binding.server}" in servers` });
+      }
+    }
+  });
 export type ToolRegistryConfig = z.infer<typeof ToolRegistryConfig>;
 
 export const VigilConfig = z.object({

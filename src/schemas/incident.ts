@@ -107,7 +107,7 @@ export const RemediationPlan = z.object({
 });
 export type RemediationPlan = z.infer<typeof RemediationPlan>;
 
-export const DecisionKind = z.enum(['approve', 'reject', 'override']);
+export const DecisionKind = z.enum(['approve', 'reject', 'override', 'rediagnose', 'takeover']);
 export type DecisionKind = z.infer<typeof DecisionKind>;
 
 export const Decision = z.object({
@@ -116,12 +116,16 @@ export const Decision = z.object({
   reason: z.string().max(2000).optional(),
   /** For override: the root cause the person says it is. */
   rootCauseService: z.string().optional(),
-  /** The plan digest the person saw; a stale one is refused. */
+  /** The digest of the plan and evidence the person saw; a stale one is refused. */
   planDigest: z.string().optional(),
+  /** A signed approver token (v1.payload.signature); required unless the policy allows unsigned senders. */
+  token: z.string().max(4096).optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
-export const RecordedDecision = Decision.extend({
+export const RecordedDecision = Decision.omit({ token: true }).extend({
+  /** How the identity was established. */
+  verifiedBy: z.enum(['token', 'allow-list']).optional(),
   at: z.string(),
   accepted: z.boolean(),
   role: z.string().optional(),
@@ -187,6 +191,7 @@ export const Outcome = z.enum([
   'escalated-no-decision',
   'no-action',
   'shadow',
+  'manual-takeover',
 ]);
 export type Outcome = z.infer<typeof Outcome>;
 
@@ -194,8 +199,17 @@ export const CheckpointState = z.object({
   required: z.boolean(),
   reasons: z.array(z.string()),
   since: z.string().optional(),
+  /** Roles that may approve (per severity). */
   allowedRoles: z.array(z.string()),
   uncertain: z.boolean(),
+  /** What an approval must echo: the plan+evidence digest and the alert revision seen. */
+  bindingDigest: z.string().optional(),
+  /** Escalation: the level now asked (0 = first), its role, and when it times out. */
+  escalationLevel: z.number().int().nonnegative().default(0),
+  notifiedRole: z.string().optional(),
+  deadline: z.string().optional(),
+  /** The steps that need a person, and why. */
+  stepsNeedingApproval: z.array(z.string()).default([]),
 });
 export type CheckpointState = z.infer<typeof CheckpointState>;
 
@@ -231,3 +245,27 @@ export const IncidentContext = z.object({
   settings: IncidentSettings,
 });
 export type IncidentContext = z.infer<typeof IncidentContext>;
+
+/** The kill switch: all autonomous action stopped, globally or for some services. */
+export const KillSwitchEntry = z.object({ by: z.string(), reason: z.string().optional(), at: z.string() });
+export const KillSwitchState = z.object({
+  global: KillSwitchEntry.nullable(),
+  services: z.record(z.string(), KillSwitchEntry),
+  history: z.array(z.object({ action: z.enum(['pause', 'resume']), service: z.string().optional(), by: z.string(), reason: z.string().optional(), at: z.string() })),
+});
+export type KillSwitchState = z.infer<typeof KillSwitchState>;
+export const KillSwitchCommand = z.object({
+  service: z.string().min(1).optional(),
+  by: z.string().min(1),
+  reason: z.string().max(1000).optional(),
+});
+export type KillSwitchCommand = z.infer<typeof KillSwitchCommand>;
+
+export const SagaProgress = z.object({
+  state: z.enum(['running', 'paused', 'verifying', 'compensating', 'done']),
+  currentStep: z.string().nullable(),
+  pausedReason: z.string().nullable(),
+  actions: z.array(ActionRecord),
+  notes: z.array(z.string()),
+});
+export type SagaProgress = z.infer<typeof SagaProgress>;

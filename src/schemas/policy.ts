@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { Severity } from './alert.js';
+import { TokenKey } from '../identity/approver-token.js';
 
 export const Role = z.enum(['sre', 'incident-commander', 'engineering-manager', 'observer']);
 export type Role = z.infer<typeof Role>;
@@ -56,9 +57,35 @@ export const Policy = z.object({
   autonomy: z
     .object({
       default: AutonomyLevel.default('assisted'),
+      /** Per service, then per environment (alert label env/environment); rules are most specific. */
       services: z.record(z.string(), AutonomyLevel).default({}),
+      environments: z.record(z.string(), AutonomyLevel).default({}),
+      rules: z
+        .array(z.object({ service: z.string().optional(), environment: z.string().optional(), action: ActionKind.optional(), level: AutonomyLevel }))
+        .default([]),
+      /** `partial` acts without a person only within these limits; `bounded` also needs a real undo. */
+      limits: z
+        .object({ maxRisk: RiskClass.default('medium'), actions: z.array(ActionKind).default(['restart', 'scale', 'set_flag']) })
+        .default({ maxRisk: 'medium', actions: ['restart', 'scale', 'set_flag'] }),
     })
-    .default({ default: 'assisted', services: {} }),
+    .default({ default: 'assisted', services: {}, environments: {}, rules: [], limits: { maxRisk: 'medium', actions: ['restart', 'scale', 'set_flag'] } }),
+  identity: z
+    .object({
+      /** Trusted internal senders on the approvers allow-list may decide without a token. */
+      allowUnsigned: z.boolean().default(true),
+      /** Public keys that sign approver tokens (Ed25519, base64url). */
+      tokenKeys: z.array(TokenKey).default([]),
+    })
+    .default({ allowUnsigned: true, tokenKeys: [] }),
+  escalation: z
+    .object({
+      /** Who is asked, in order; each level waits afterSeconds before the next is notified. */
+      chain: z.array(z.object({ role: Role, afterSeconds: Seconds })).default([]),
+      /** Where notifications go (Slack-compatible incoming webhook, or generic JSON). */
+      webhooks: z.array(z.object({ url: z.string().url(), format: z.enum(['slack', 'generic']).default('generic') })).default([]),
+    })
+    .default({ chain: [], webhooks: [] }),
+  killSwitch: z.object({ pollSeconds: Seconds.default(5) }).default({ pollSeconds: 5 }),
   verification: z
     .object({
       windowSeconds: Seconds.default(120),

@@ -4,7 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { KILL_SWITCH_WORKFLOW_ID, killSwitchQuery } from '../../workflows/messages.js';
 import { createActivities } from '../../activities/index.js';
 import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
 import { EvidenceStore } from '../evidence/evidence-store.js';
@@ -28,6 +30,16 @@ export async function createVigilWorker(
 ): Promise<VigilWorker> {
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
   const pool = new McpClientPool(config.tools.servers);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const readKillSwitch = async () => {
+    try {
+      return await client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).query(killSwitchQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  };
   const dataDir = resolve(config.dataDir);
   const evidence = new EvidenceStore(join(dataDir, 'evidence'));
   const activities = createActivities({
@@ -37,6 +49,7 @@ export async function createVigilWorker(
     runbooksDir: config.runbooksDir ?? DEFAULT_RUNBOOKS_DIR,
     reportsDir: join(dataDir, 'reports'),
     settings: config.incident,
+    readKillSwitch,
     namespace: config.temporal.namespace,
     ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
   });
@@ -57,6 +70,7 @@ export async function createVigilWorker(
         await worker.run();
       } finally {
         await pool.close();
+        await clientConnection.close();
       }
     },
     shutdown: () => worker.shutdown(),
