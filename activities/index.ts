@@ -12,12 +12,14 @@ import { analyzeLogs } from '../src/analysis/log-templates.js';
 import { analyzeMetrics } from '../src/analysis/metrics.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
 import { analyzeTraces } from '../src/analysis/traces.js';
+import type { createAuditActivities } from '../src/audit/audit-activities.js';
 import type { EvidenceStore } from '../src/evidence/evidence-store.js';
 import { findSimilarIncidents, loadPastIncidents } from '../src/knowledge/past-incidents.js';
 import { loadRunbooks, runbookApplies } from '../src/knowledge/runbooks.js';
 import type { ToolGate } from '../src/mcp/tool-gate.js';
 import { rankCandidates as rank } from '../src/ranking/rank-candidates.js';
 import { inferRootCause as builtinInfer } from '../src/reasoner/builtin-reasoner.js';
+import { inferWithLlm, TokenBudget, type LlmConfig, type LlmProvider } from '../src/llm/index.js';
 import { compensationFor, planRemediation as plan } from '../src/remediation/plan-remediation.js';
 import { judgeRecovery, SYMPTOM_METRICS } from '../src/remediation/verify-recovery.js';
 import type { Alert } from '../src/schemas/alert.js';
@@ -50,6 +52,8 @@ export interface ActivityDeps {
   settings: Partial<IncidentSettings>;
   temporalUiUrl?: string;
   namespace?: string;
+  /** The LLM, when one is configured (VIGIL_LLM_*); absent = the built-in reasoner decides alone. */
+  llm?: { provider: LlmProvider; config: LlmConfig };
   /** Reads the kill switch (a Temporal query in a worker); null = never set. */
   readKillSwitch: () => Promise<KillSwitchState | null>;
 }
@@ -169,15 +173,49 @@ export function createActivities(deps: ActivityDeps) {
       return { similarIncidents, runbooks: matches };
     },
 
-    async inferRootCause(input: { incidentId: string; candidates: Candidate[]; evidence: SourceEvidence[]; history: History }): Promise<Inference> {
-      const out = builtinInfer({
+    /**
+     * The built-in reasoner decides from the ranked evidence and history; with an LLM
+     * configured, the model is asked too, and may confirm (a little more confidence) or
+     * dispute (confidence capped, a person decides) but never picks the root cause alone.
+     */
+    async inferRootCause(input: {
+      incidentId: string;
+      candidates: Candidate[];
+      evidence: SourceEvidence[];
+      history: History;
+      alerts: Alert[];
+      topologyServices: string[];
+      confidenceThreshold: number;
+      llmTokensUsed?: number;
+    }): Promise<Inference> {
+      const builtin = builtinInfer({
         candidates: input.candidates,
         evidence: input.evidence,
         similarIncidents: input.history.similarIncidents
           .filter((s) => s.rootCauseService)
           .map((s) => ({ service: s.rootCauseService ?? '', similarity: s.similarity })),
       });
-      return { reasoner: 'builtin', ...out };
+      if (!deps.llm) return { reasoner: 'builtin', ...builtin, decidedBy: 'builtin', handOff: false, notes: [] };
+      let signal: AbortSignal | undefined;
+      try {
+        signal = Context.current().cancellationSignal;
+      } catch {
+        // called outside an activity
+      }
+      return inferWithLlm({
+        provider: deps.llm.provider,
+        budget: new TokenBudget({ maxTokens: deps.llm.config.maxTokensPerIncident, usedTokens: input.llmTokensUsed ?? 0 }),
+        candidates: input.candidates,
+        evidence: input.evidence,
+        alerts: input.alerts,
+        knownServices: input.topologyServices,
+        history: input.history,
+        builtin,
+        confidenceThreshold: input.confidenceThreshold,
+        maxOutputTokens: deps.llm.config.maxOutputTokens,
+        deadlineMs: 90_000,
+        ...(signal ? { signal } : {}),
+      });
     },
 
     async planRemediation(input: {
@@ -279,7 +317,8 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+/** Every activity a vigil worker registers: the incident's, plus the audit log's. */
+export type Activities = ReturnType<typeof createActivities> & ReturnType<typeof createAuditActivities>;
 
 async function runAction(gate: ToolGate, incidentId: string, step: PlanStep, key: string, phase: 'do' | 'undo', before: ServiceState): Promise<ActionOutput> {
   const ctx = { incidentId, stage: 'remediation' as const };

@@ -1,6 +1,8 @@
 /**
  * Runs the analyses and the ranking over every case of the development datasets and
- * reports AC@1 / AC@3 / Avg@5 per dataset (truth.json is read only to score).
+ * reports AC@1 / AC@3 / AC@5 / Avg@5 per dataset, and the expected calibration error
+ * (10 bins) with a reliability table of the reasoner's confidence (truth.json is read
+ * only to score).
  *   node --import tsx scripts/rank-dataset.ts [dataset,...] [--out results-dir] [--verbose]
  * With --out, writes <dataset>.json in the format of ../shared/datasets/score.py.
  */
@@ -44,6 +46,53 @@ export function diagnoseCase(c: LoadedCase): { candidates: Candidate[]; evidence
   return { candidates, evidence };
 }
 
+/** One prediction for calibration: the reasoner's confidence and whether its top pick was right. */
+export interface CalibrationPoint {
+  confidence: number;
+  correct: boolean;
+}
+
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  meanConfidence: number;
+  accuracy: number;
+}
+
+/**
+ * Reliability table over `bins` equal-width confidence bins and the expected
+ * calibration error: Σ_b (n_b / N) · |accuracy_b − mean confidence_b|.
+ */
+export function calibration(points: readonly CalibrationPoint[], bins = 10): { ece: number; table: ReliabilityBin[] } {
+  const table: ReliabilityBin[] = Array.from({ length: bins }, (_, i) => ({ lo: i / bins, hi: (i + 1) / bins, count: 0, meanConfidence: 0, accuracy: 0 }));
+  for (const p of points) {
+    const b = table[Math.min(bins - 1, Math.max(0, Math.floor(p.confidence * bins)))];
+    if (!b) continue;
+    b.count++;
+    b.meanConfidence += p.confidence;
+    b.accuracy += p.correct ? 1 : 0;
+  }
+  let ece = 0;
+  for (const b of table) {
+    if (b.count === 0) continue;
+    b.meanConfidence /= b.count;
+    b.accuracy /= b.count;
+    ece += (b.count / Math.max(points.length, 1)) * Math.abs(b.accuracy - b.meanConfidence);
+  }
+  return { ece, table };
+}
+
+function printCalibration(label: string, points: readonly CalibrationPoint[]): void {
+  const { ece, table } = calibration(points);
+  console.log(`${label}: ECE ${ece.toFixed(3)} (10 bins, ${points.length} cases)`);
+  for (const b of table)
+    if (b.count > 0)
+      console.log(
+        `    [${b.lo.toFixed(1)}, ${b.hi.toFixed(1)}${b.hi >= 1 ? ']' : ')'}  n=${String(b.count).padStart(3)}  confidence ${b.meanConfidence.toFixed(2)}  accuracy ${b.accuracy.toFixed(2)}`,
+      );
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const verbose = args.includes('--verbose');
@@ -51,7 +100,9 @@ function main(): void {
   const outDir = outIdx >= 0 ? args[outIdx + 1] : undefined;
   const names = args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
   const datasets = (names ?? 'sockshop-rcd,petshop,nezha-ob').split(',');
+  const allPoints: CalibrationPoint[] = [];
   for (const ds of datasets) {
+    const points: CalibrationPoint[] = [];
     const hits = [0, 0, 0, 0, 0];
     let n = 0;
     let confSum = 0;
@@ -65,6 +116,7 @@ function main(): void {
       const truth = loadTruth(ds, id);
       const pos = candidates.findIndex((x) => x.service === truth.service);
       n++;
+      points.push({ confidence: verdict.confidence, correct: verdict.rootCause?.service === truth.service });
       for (let k = 0; k < 5; k++) if (pos >= 0 && pos <= k) hits[k] = (hits[k] ?? 0) + 1;
       if (verbose && pos !== 0)
         console.log(
@@ -79,11 +131,14 @@ function main(): void {
     console.log(
       `${ds}: cases ${n}  AC@1 ${ac[0]?.toFixed(3)}  AC@3 ${ac[2]?.toFixed(3)}  AC@5 ${ac[4]?.toFixed(3)}  Avg@5 ${avg5.toFixed(3)}  mean confidence ${(confSum / Math.max(n, 1)).toFixed(2)}`,
     );
+    printCalibration(`${ds} confidence`, points);
+    allPoints.push(...points);
     if (outDir) {
       mkdirSync(outDir, { recursive: true });
       writeFileSync(join(outDir, `${ds}.json`), JSON.stringify({ cases: results }, null, 1));
     }
   }
+  if (datasets.length > 1) printCalibration('all datasets confidence', allPoints);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) main();

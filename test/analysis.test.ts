@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeMetrics, analyzeMetricsWithBaseline, scoreWindow } from '../src/analysis/metrics.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
 import { analyzeLogs, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, deepestFailingSpans } from '../src/analysis/traces.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
@@ -143,3 +143,40 @@ void test('topology blast radius and recent changes scored by recency', () => {
   assert.deepEqual(ev.findings.map((f) => f.service), ['api', 'batch']);
   assert.equal(ev.findings[0]?.indicator, 'change:deploy');
 });
+
+function cw(service: string, metric: string, values: number[], step = 300): MetricSeries {
+  return { service, instance: '', metric, points: values.map((v, i) => [T0 + i * step, v] as [number, number]) };
+}
+
+void test('a latency jump carried by one request is not an anomaly, the same jump on hundreds is', () => {
+  const base = [
+    cw('busy', 'latency_avg_seconds', Array.from({ length: 24 }, (_, i) => 0.1 + 0.002 * noise(i))),
+    cw('busy', 'request_count', Array.from({ length: 24 }, () => 500)),
+    cw('sparse', 'latency_avg_seconds', Array.from({ length: 24 }, (_, i) => 0.1 + 0.002 * noise(i))),
+    cw('sparse', 'request_count', Array.from({ length: 24 }, () => 500)),
+  ];
+  const start = T0 + 2 * 300;
+  const series = [
+    cw('busy', 'latency_avg_seconds', [0.1, 0.1, 0.2, 0.2]),
+    cw('busy', 'request_count', [500, 500, 480, 490]),
+    cw('sparse', 'latency_avg_seconds', [0.1, 0.1, 0.2, 0.2]),
+    cw('sparse', 'request_count', [500, 500, 1, 1]),
+  ];
+  const ev = analyzeMetricsWithBaseline({ series, baselineSeries: base, incidentStart: start });
+  const lat = (svc: string): number => ev.findings.find((f) => f.service === svc && f.indicator === 'latency_avg_seconds')?.score ?? 0;
+  assert.ok(lat('busy') > 20, String(lat('busy')));
+  assert.ok(lat('sparse') < lat('busy') / 10, `${lat('sparse')} vs ${lat('busy')}`);
+});
+
+void test('availability moves by one request and request counts by Poisson noise before they count', () => {
+  // One failure in 3 requests is a single event, not a 33-point availability collapse.
+  assert.equal(volumeScale('availability_percent', 100, 1e-6, 3, 3), 100 / 3);
+  assert.equal(volumeScale('availability_percent', 100, 1e-6, 500, 500), 100 / 500);
+  assert.equal(volumeScale('request_count', 0, 1e-3, undefined, undefined), 1);
+  assert.equal(volumeScale('request_count', 400, 1e-3, undefined, undefined), 20);
+  // Without volume information the scale is unchanged.
+  assert.equal(volumeScale('latency_avg_seconds', 0.1, 0.01, undefined, undefined), 0.01);
+  const flip = scoreWindow([0, 0, 0, 1, 0, 0], [[T0, 2]], 'request_count');
+  assert.ok(flip && flip.score < 3, String(flip?.score));
+});
+

@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportIncident } from '../src/audit/export-incident.js';
+import { JsonlAuditStore } from '../src/audit/jsonl-audit-store.js';
 import { after, before, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { simulateIncident } from '../src/dev/simulate-incident.js';
@@ -59,6 +62,21 @@ void test('a P0 bad release waits for the incident commander, refuses others, th
   const md = readFileSync(final.report.markdownPath, 'utf8');
   assert.match(md, /Root cause:\*\* payment/);
   assert.match(md, /commander@local \(incident-commander\): approve/);
+
+  // Proof of action: the audit log holds every significant step, in a chain that verifies.
+  const store = new JsonlAuditStore(join(h.config.dataDir, 'audit.jsonl'));
+  try {
+    assert.deepEqual(await store.verify().then((v) => v.ok), true);
+    const kinds: string[] = [];
+    for await (const r of store.records({ incidentId: sim.incidentId })) kinds.push(r.packet.kind);
+    for (const k of ['diagnosis', 'checkpoint-decision', 'remediation-action', 'verification']) assert.ok(kinds.includes(k), `audit has a ${k} packet (has ${kinds.join(', ')})`);
+    const exported = await exportIncident(store, sim.incidentId);
+    const action = exported.records.find((p) => p.packet.kind === 'remediation-action')?.packet;
+    assert.equal(action?.action?.kind, 'rollback');
+    assert.match(action?.compensation?.description ?? '', /roll payment forward/);
+  } finally {
+    await store.close();
+  }
 });
 
 void test('an incident whose only alert resolves before diagnosis closes as auto-resolved', async () => {

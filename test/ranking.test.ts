@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  alertSymptoms,
+  anomalousReach,
   buildGraph,
   onsetFactor,
   personalizedPageRank,
@@ -100,6 +102,36 @@ void test('signal helpers: onset order, propagation discount, pagerank towards t
   assert.equal(propagationFactor('x', anomaly, onsets, graph).factor, 1);
   const pr = personalizedPageRank(graph, anomaly);
   assert.ok((pr.get('x') ?? 0) > (pr.get('y') ?? 0));
+});
+
+void test('a latency alert looks at latency: a request-count swing elsewhere does not outrank a slow dependency', () => {
+  const topology = topo([['site', 'search'], ['site', 'lambda']]);
+  const evidence = [
+    metrics([metric('lambda', 'request_count', 40, T0), metric('search', 'latency_avg_seconds', 12, T0)]),
+  ];
+  const base = { evidence, topology, alertedServices: ['site'], incidentStart: T0 };
+  assert.equal(rankCandidates(base)[0]?.service, 'lambda');
+  const alerts = [{ labels: { alertname: 'HighLatency', service: 'site' }, annotations: { summary: 'site latency violates its SLO' } }];
+  assert.equal(rankCandidates({ ...base, alerts })[0]?.service, 'search');
+  assert.deepEqual(alertSymptoms(alerts), ['latency']);
+  assert.deepEqual(alertSymptoms([{ labels: { alertname: 'LowAvailability' }, annotations: {} }]), ['errors']);
+  // A generic alert names no symptom: every symptom counts.
+  assert.deepEqual(alertSymptoms([{ labels: { alertname: 'SLOViolation' }, annotations: { summary: 'SLO violation at the entry service' } }]), []);
+});
+
+void test('anomaly traversal: a service reached from the alert through anomalous callees beats one off the chain', () => {
+  const graph = buildGraph(topo([['site', 'api'], ['api', 'db'], ['site', 'cache'], ['cache', 'disk']]), []);
+  const reach = anomalousReach(graph, ['site'], new Map([['api', 1], ['db', 1], ['disk', 1]]));
+  assert.deepEqual([...reach].sort(), ['api', 'db', 'site']);
+  // disk is anomalous, but its caller cache is healthy: nothing chains it to the alert.
+  const ranked = rankCandidates({
+    evidence: [metrics([metric('api', 'latency_p90_seconds', 10, T0), metric('db', 'cpu_usage', 10, T0), metric('disk', 'io_wait', 12, T0)])],
+    topology: topo([['site', 'api'], ['api', 'db'], ['site', 'cache'], ['cache', 'disk']]),
+    alertedServices: ['site'],
+    incidentStart: T0,
+  });
+  assert.equal(ranked[0]?.service, 'db');
+  assert.ok(ranked.find((c) => c.service === 'disk')?.reasons.some((r) => /no chain of anomalous calls leads from site to disk/.test(r)));
 });
 
 const REAL_CASES: [string, number][] = [

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inferRootCause } from '../src/reasoner/builtin-reasoner.js';
+import { confidenceOf, inferRootCause } from '../src/reasoner/builtin-reasoner.js';
+import { calibration } from '../scripts/rank-dataset.js';
 import type { Candidate, Finding, SourceEvidence } from '../src/schemas/evidence.js';
 
 function cand(service: string, score: number, findingIds: string[] = []): Candidate {
@@ -53,4 +54,35 @@ void test('history agreement raises and disagreement lowers confidence', () => {
   const pro = inferRootCause({ ...base, similarIncidents: [{ service: 'a', similarity: 0.9 }] }).confidence;
   const con = inferRootCause({ ...base, similarIncidents: [{ service: 'b', similarity: 0.9 }] }).confidence;
   assert.ok(pro > none && none > con, `${pro} ${none} ${con}`);
+});
+
+void test('a lone source that clearly points at one service is not penalised for sources the system lacks', () => {
+  const v = inferRootCause({ candidates: [cand('carts', 0.9), cand('orders', 0.2)], evidence: [ev('metrics', [['carts', 300], ['orders', 20]])] });
+  assert.ok(v.confidence > 0.9, String(v.confidence));
+  // When logs exist and point elsewhere, the same margin is worth less.
+  const split = inferRootCause({
+    candidates: [cand('carts', 0.9), cand('orders', 0.2)],
+    evidence: [ev('metrics', [['carts', 300], ['orders', 20]]), ev('logs', [['orders', 9]])],
+  });
+  assert.ok(split.confidence < v.confidence - 0.1, `${split.confidence} vs ${v.confidence}`);
+});
+
+void test('confidence grows with the margin and never reaches certainty', () => {
+  const at = (margin: number): number => confidenceOf({ margin, agreeing: 1, available: 1, history: 0, topScore: 1 });
+  assert.ok(at(0.05) <= 0.5);
+  assert.ok(at(0.05) < at(0.2) && at(0.2) < at(0.4));
+  assert.equal(at(1), 0.95);
+  assert.equal(confidenceOf({ margin: 1, agreeing: 2, available: 2, history: 1, topScore: 1 }), 0.95);
+});
+
+void test('expected calibration error is the count-weighted gap between confidence and accuracy per bin', () => {
+  const matched = [
+    ...Array.from({ length: 8 }, (_, i) => ({ confidence: 0.75, correct: i < 6 })),
+    ...Array.from({ length: 2 }, () => ({ confidence: 0.05, correct: false })),
+  ];
+  assert.ok(Math.abs(calibration(matched).ece - 0.01) < 1e-9);
+  const over = Array.from({ length: 10 }, (_, i) => ({ confidence: 0.9, correct: i < 5 }));
+  const r = calibration(over);
+  assert.ok(Math.abs(r.ece - 0.4) < 1e-9);
+  assert.deepEqual(r.table.filter((b) => b.count > 0).map((b) => [b.lo, b.count, b.accuracy]), [[0.9, 10, 0.5]]);
 });

@@ -26,11 +26,12 @@ import { authorizeDecision, autonomyFor, checkpointFor } from '../src/policy/che
 import { alertService, alertSeverity, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
 import type { Decision, IncidentContext, IncidentInput, IncidentStatus, RecordedDecision, RootCause, SagaResult, Stage } from '../src/schemas/incident.js';
-import type { Policy } from '../src/schemas/policy.js';
+import { Role, type Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { analysis, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
 import { alertsSignal, decideSignal, decideUpdate, statusQuery } from './messages.js';
+import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
 import { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
 
 const local = proxyActivities<Activities>(readLocal);
@@ -58,6 +59,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     candidates: [],
     history: null,
     inference: null,
+    rootCause: null,
     plan: null,
     checkpoint: null,
     decisions: [],
@@ -81,6 +83,30 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   };
   const note = (text: string) => status.timeline.push({ at: nowIso(), stage: status.stage, note: text });
   const binding = () => `${planDigest}.a${alertsRevision}`;
+  const evidencePacket = createEvidenceRecorder({
+    incidentId: input.incidentId,
+    policyVersion: () => policy?.version ?? 'unknown',
+    agent: () => agentOf(status.inference),
+    onFailure: note,
+  });
+  const pendingPackets: Promise<void>[] = [];
+  /** Decisions arrive in handlers; their packets are written from the main flow. */
+  const recordDecisionPacket = (rec: RecordedDecision, claimedRole?: string) => {
+    const role = Role.safeParse(rec.role ?? claimedRole);
+    pendingPackets.push(
+      evidencePacket(`decision-${status.decisions.length}`, {
+        kind: rec.accepted ? 'checkpoint-decision' : 'decision-refused',
+        planSummary: status.plan?.summary ?? 'no plan yet',
+        justification: rec.accepted ? `${rec.kind} by ${rec.actor}${rec.reason ? `: ${rec.reason}` : ''}` : `refused ${rec.kind} by ${rec.actor}: ${rec.refusal ?? ''}`,
+        policy: {
+          decidingRule: rec.accepted ? `checkpoint.approverRoles.${status.severity}` : 'checkpoint authorization',
+          outcome: rec.accepted ? `accepted (${rec.verifiedBy ?? '?'})` : `refused: ${rec.refusal ?? ''}`,
+        },
+        actor: role.success ? { type: 'person', id: rec.actor, role: role.data } : { type: 'system', id: rec.actor },
+        details: { kind: rec.kind, planDigest: rec.planDigest ?? null, rootCauseService: rec.rootCauseService ?? null, claimedRole: rec.role ?? null },
+      }),
+    );
+  };
 
   const addAlerts = (list: Alert[]) => {
     let changed = false;
@@ -132,6 +158,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       ...('refusal' in auth ? { refusal: auth.refusal } : { verifiedBy: auth.verifiedBy }),
     };
     status.decisions.push(rec);
+    recordDecisionPacket(rec);
     if (rec.accepted) {
       if (rec.kind === 'takeover') takeover = rec;
       else pendingDecision = rec;
@@ -209,7 +236,13 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
     // ---- ranking ----
     enter('ranking', `${evidence.reduce((n, e) => n + e.findings.length, 0)} findings from ${evidence.filter((e) => e.status === 'ok').length} source(s)`);
-    status.candidates = await computing.rankCandidates({ evidence: status.evidence, topology, alertedServices, incidentStart });
+    status.candidates = await computing.rankCandidates({
+      evidence: status.evidence,
+      topology,
+      alertedServices,
+      incidentStart,
+      alerts: firing().map((a) => ({ labels: a.labels, annotations: a.annotations })),
+    });
 
     // ---- history ----
     enter('history', 'looking up similar incidents and runbooks');
@@ -222,9 +255,34 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       candidates: status.candidates,
       evidence: status.evidence,
       history: status.history,
+      alerts: status.alerts,
+      topologyServices: status.topologyServices,
+      confidenceThreshold: activePolicy.checkpoint.confidenceThreshold,
+      ...(status.inference?.llm ? { llmTokensUsed: status.inference.llm.tokens.used } : {}),
     });
-    const uncertain = status.inference.confidence < activePolicy.checkpoint.confidenceThreshold;
-    if (uncertain) note(`flagged uncertain: confidence ${(status.inference.confidence * 100).toFixed(0)}% is below ${activePolicy.checkpoint.confidenceThreshold * 100}%`);
+    const uncertain = status.inference.confidence < activePolicy.checkpoint.confidenceThreshold || status.inference.handOff;
+    if (uncertain) {
+      note(
+        status.inference.handOff
+          ? `handed to a person: ${status.inference.handOffReason ?? 'the reasoners disagree'}`
+          : `flagged uncertain: confidence ${(status.inference.confidence * 100).toFixed(0)}% is below ${activePolicy.checkpoint.confidenceThreshold * 100}%`,
+      );
+    }
+    const top = status.candidates.slice(0, 5);
+    await evidencePacket(`diagnosis-${round}`, {
+      kind: 'diagnosis',
+      planSummary: status.inference.rootCause ? `root cause ${status.inference.rootCause.service} at ${(status.inference.confidence * 100).toFixed(0)}% confidence` : 'no root cause identified',
+      justification: status.inference.reasoning.slice(0, 3).join(' ') || 'no evidence pointed at a service',
+      toolCalls: diagnosisToolCalls(status.evidence, { start: baselineStart, end: request.end }),
+      actor: { type: 'agent', id: `vigil-${status.inference.reasoner}` },
+      details: {
+        candidates: top.map((c) => ({ service: c.service, score: c.score, indicator: c.indicator ?? null })),
+        confidence: status.inference.confidence,
+        decidedBy: status.inference.decidedBy,
+        uncertain,
+        missingSources: status.missingSources,
+      },
+    });
     if (!sampledDrawn) {
       sampled = Math.random() < activePolicy.checkpoint.sampleRate;
       sampledDrawn = true;
@@ -234,6 +292,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     let rootCause: RootCause | null = status.inference.rootCause;
     let overridden = false;
     for (;;) {
+      status.rootCause = rootCause;
       enter('planning', rootCause ? `planning remediation for ${rootCause.service}` : 'no root cause: nothing to remediate');
       status.plan = await computing.planRemediation({
         incidentId: input.incidentId,
@@ -254,7 +313,20 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         return finish(`shadow mode for ${unique(shadowed.map((s) => s.service)).join(', ')}: plan proposed, not executed`);
       }
       status.checkpoint = checkpointFor({ policy: activePolicy, severity: status.severity, plan: status.plan, environment, uncertain: uncertain && !overridden, sampled });
-      if (!status.checkpoint.required) break diagnosis;
+      if (!status.checkpoint.required) {
+        await evidencePacket(`auto-approval-${round}`, {
+          kind: 'checkpoint-decision',
+          planSummary: status.plan.summary,
+          justification: 'no checkpoint rule applies: every step is within the autonomy the policy grants',
+          policy: {
+            decidingRule: `autonomy.${autonomyFor(activePolicy, status.plan.service ?? '', environment)}`,
+            outcome: 'allowed without a person',
+            applied: [{ name: 'checkpoint.alwaysFor', effect: activePolicy.checkpoint.alwaysFor.join(',') }, { name: 'checkpoint.confidenceThreshold', effect: String(activePolicy.checkpoint.confidenceThreshold) }],
+          },
+          actor: { type: 'agent', id: 'vigil-policy' },
+        });
+        break diagnosis;
+      }
 
       const decision = await waitForDecision();
       if (!decision) {
@@ -270,7 +342,9 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         continue diagnosis;
       }
       if (decision.kind === 'override') {
-        rootCause = { service: decision.rootCauseService ?? '' };
+        const service = decision.rootCauseService ?? '';
+        const indicator = decision.rootCauseIndicator ?? status.candidates.find((c) => c.service === service)?.indicator;
+        rootCause = { service, ...(indicator ? { indicator } : {}) };
         overridden = true;
         note(`${decision.actor} overrode the root cause to ${rootCause.service}`);
         continue;
@@ -297,6 +371,8 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
           incidentId: input.incidentId,
           keyPrefix: `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`,
           plan,
+          policyVersion: activePolicy.version,
+          agent: agentOf(status.inference),
           killSwitchPollSeconds: activePolicy.killSwitch.pollSeconds,
           verification: {
             windowSeconds: activePolicy.verification.windowSeconds,
@@ -347,13 +423,29 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       cp.escalationLevel = level;
       cp.notifiedRole = step.role;
       cp.deadline = new Date(Date.now() + step.afterSeconds * 1000).toISOString();
-      if (level > 0) note(`no decision: escalated to ${step.role} (level ${level + 1} of ${chain.length})`);
+      if (level > 0) {
+        note(`no decision: escalated to ${step.role} (level ${level + 1} of ${chain.length})`);
+        await evidencePacket(`escalation-${level}`, {
+          kind: 'escalation',
+          planSummary: status.plan?.summary ?? 'no plan',
+          justification: `no decision within ${chain[level - 1]?.afterSeconds ?? '?'}s: asking ${step.role}`,
+          actor: { type: 'agent', id: 'vigil-escalation' },
+          details: { level, role: step.role },
+        });
+      }
       await notifyChain(level === 0 ? 'approval-requested' : 'escalated', `${status.title}: ${cp.reasons.join('; ')}`, step.role, level);
       const decided = await condition(() => pendingDecision !== undefined || takeover !== undefined, step.afterSeconds * 1000);
       if (takeover) return undefined;
       if (decided) return pendingDecision;
     }
     await notifyChain('handed-over', `no decision from ${chain.map((c) => c.role).join(' → ')}: no remediation; the incident is handed over`);
+    await evidencePacket('escalation-exhausted', {
+      kind: 'escalation',
+      planSummary: status.plan?.summary ?? 'no plan',
+      justification: `nobody decided after ${chain.map((c) => c.role).join(' → ')}: the safe default is no remediation`,
+      policy: { decidingRule: 'escalation.chain exhausted → safe default', outcome: 'no remediation; handed over' },
+      actor: { type: 'agent', id: 'vigil-escalation' },
+    });
     return undefined;
   }
 
@@ -376,6 +468,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   }
 
   async function finish(text: string): Promise<IncidentStatus> {
+    await Promise.all(pendingPackets);
     enter('report', text);
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
     enter('closed', status.outcome ?? 'closed');

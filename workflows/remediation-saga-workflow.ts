@@ -15,6 +15,7 @@ import type { ServiceState } from '../src/schemas/capabilities.js';
 import type { ActionRecord, PlanStep, RemediationPlan, SagaProgress, SagaResult, Verification } from '../src/schemas/incident.js';
 import { action, compensation, readLocal } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
+import { createEvidenceRecorder } from './evidence-recorder.js';
 import { sagaStatusQuery } from './messages.js';
 
 const acting = proxyActivities<Activities>(action);
@@ -26,6 +27,8 @@ export interface RemediationSagaInput {
   /** Prefix of every idempotency key: incident id + first run id. */
   keyPrefix: string;
   plan: RemediationPlan;
+  policyVersion: string;
+  agent: { promptVersion: string; model: string };
   /** How often to look at the kill switch again while it is on. */
   killSwitchPollSeconds: number;
   verification: {
@@ -47,6 +50,35 @@ export async function RemediationSagaWorkflow(input: RemediationSagaInput): Prom
   const progress: SagaProgress = { state: 'running', currentStep: null, pausedReason: null, actions: [], notes: [] };
   const actions: ActionRecord[] = progress.actions;
   setHandler(sagaStatusQuery, () => progress);
+  const evidencePacket = createEvidenceRecorder({
+    incidentId: input.incidentId,
+    policyVersion: () => input.policyVersion,
+    agent: () => input.agent,
+    onFailure: (m) => progress.notes.push(m),
+  });
+  /** The evidence of one action or undo: what was done, why, the response, and how to undo it. */
+  const actionPacket = (step: PlanStep, phase: 'do' | 'undo', key: string, before: ServiceState | undefined, outcome: { result?: ActionRecord['result']; error?: string }) =>
+    evidencePacket(`${step.id}/${phase}`, {
+      kind: phase === 'do' ? 'remediation-action' : 'compensation',
+      planSummary: input.plan.summary,
+      justification: phase === 'do' ? `${step.description}: step of runbook ${step.runbook ?? '?'} for the approved plan` : `undo of ${step.id} after ${progress.state === 'compensating' ? 'a failure' : 'a stop'}`,
+      policy: { decidingRule: `actions.${step.action}.risk=${step.risk}`, outcome: 'executed under the approved plan' },
+      action: {
+        kind: step.action,
+        target: step.service,
+        stepId: step.id,
+        idempotencyKey: key,
+        parameters: { ...step.params },
+        executed: outcome.error === undefined,
+        downstream: outcome.error !== undefined ? { status: 'error', summary: outcome.error } : { status: outcome.result?.replayed ? 'ok (replayed: already done)' : 'ok', summary: outcome.result?.message ?? '' },
+      },
+      compensation: {
+        ref: `${input.keyPrefix}:${step.id}:undo`,
+        description: step.compensation,
+        ...(before ? { state: { release: before.release, replicas: before.replicas, flags: before.flags } } : {}),
+      },
+      actor: { type: 'agent', id: 'vigil-saga' },
+    });
   const nowIso = () => new Date(Date.now()).toISOString();
   const verifying = proxyActivities<Activities>({
     startToCloseTimeout: `${input.verification.windowSeconds + 60}s`,
@@ -77,8 +109,10 @@ export async function RemediationSagaWorkflow(input: RemediationSagaInput): Prom
           undoing.compensateStep({ incidentId: input.incidentId, step: reg.step, before: reg.before, idempotencyKey: key }),
         );
         record(reg.step, 'undo', key, { result });
+        await actionPacket(reg.step, 'undo', key, reg.before, { result });
       } catch (err) {
         record(reg.step, 'undo', key, { error: failureMessage(err) });
+        await actionPacket(reg.step, 'undo', key, reg.before, { error: failureMessage(err) });
         left.push(reg.step);
       }
     }
@@ -127,14 +161,16 @@ export async function RemediationSagaWorkflow(input: RemediationSagaInput): Prom
       progress.pausedReason = null;
 
       const key = `${input.keyPrefix}:${step.id}:do`;
-      let before: ServiceState;
+      let before: ServiceState | undefined;
       try {
         before = await local.captureServiceState({ incidentId: input.incidentId, service: step.service });
         const result = await acting.executeStep({ incidentId: input.incidentId, step, before, idempotencyKey: key });
         record(step, 'do', key, { result });
+        await actionPacket(step, 'do', key, before, { result });
       } catch (err) {
         if (isCancellation(err)) throw err;
         record(step, 'do', key, { error: failureMessage(err) });
+        await actionPacket(step, 'do', key, before, { error: failureMessage(err) });
         return await afterFailure(`step ${step.id} (${step.description}) failed: ${failureMessage(err)}`);
       }
       done.push({ step, before });
@@ -149,6 +185,14 @@ export async function RemediationSagaWorkflow(input: RemediationSagaInput): Prom
       baselineEnd: input.verification.baselineEnd,
       windowSeconds: input.verification.windowSeconds,
       toleranceMads: input.verification.toleranceMads,
+    });
+    await evidencePacket('verification', {
+      kind: 'verification',
+      planSummary: input.plan.summary,
+      justification: verification.summary,
+      policy: { decidingRule: `verification.windowSeconds=${input.verification.windowSeconds}, toleranceMads=${input.verification.toleranceMads}`, outcome: verification.recovered ? 'recovered' : 'not recovered: compensate' },
+      actor: { type: 'agent', id: 'vigil-saga' },
+      details: { checks: verification.checks },
     });
     if (!verification.recovered) return await afterFailure(`not recovered: ${verification.summary}`, verification);
     progress.state = 'done';

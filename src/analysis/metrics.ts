@@ -262,9 +262,10 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
   const minScore = input.minScore ?? BAND_Z;
   const findings: Finding[] = [];
   const counts = { series: series.length, scored: 0, skipped: 0 };
-  const volumeOf = requestVolumes(series, (c) => c.points.filter(([t]) => t < baselineEnd).map(([, v]) => v));
+  const pastOf = (c: MetricSeries): number[] => c.points.filter(([t, v]) => t < baselineEnd && Number.isFinite(v)).map(([, v]) => v);
+  const volumeOf = requestVolumes(series, pastOf);
   for (const s of series) {
-    const baseline = s.points.filter(([t]) => t < baselineEnd).map(([, v]) => v).filter(Number.isFinite);
+    const baseline = pastOf(s);
     const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
     const r = scoreWindow(baseline, window, s.metric, volumeOf(s));
     if (!r) {
@@ -297,16 +298,17 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
   }
   const findings: Finding[] = [];
   const counts = { series: series.length, scored: 0, skipped: 0 };
-  const pastOf = (c: MetricSeries): number[] => c.points.filter(([t]) => t < incidentStart).map(([, v]) => v);
   const volumeVsBase = requestVolumes(series, (c) => base.get(seriesKey(c)) ?? []);
+  const pastOf = (c: MetricSeries): number[] => c.points.filter(([t, v]) => t < incidentStart && Number.isFinite(v)).map(([, v]) => v);
   const volumeVsPast = requestVolumes(series, pastOf);
   for (const s of series) {
     const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
-    const past = pastOf(s).filter(Number.isFinite);
+    const past = pastOf(s);
     const separate = base.get(seriesKey(s)) ?? [];
     const rb = scoreWindow(separate, window, s.metric, volumeVsBase(s));
     const rp = scoreWindow(past, window, s.metric, volumeVsPast(s));
     let r: WindowScore | null = rb;
+    // The recent past vetoes only when it is at least as long as the window it judges.
     if (rb && rp) r = rp.score < rb.score ? rp : rb;
     else if (!rb) r = rp;
     if (!r) {

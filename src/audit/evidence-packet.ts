@@ -106,13 +106,12 @@ export const Actor = z.discriminatedUnion('type', [
 ]);
 export type Actor = z.infer<typeof Actor>;
 
-const KIND_REQUIRES: Partial<Record<EvidenceKind, readonly ('action' | 'compensation' | 'policy' | 'person')[]>> = {
-  'checkpoint-decision': ['policy', 'person'],
+/** What each kind must carry besides the common fields. */
+const KIND_REQUIRES: Partial<Record<EvidenceKind, readonly ('action' | 'compensation' | 'policy')[]>> = {
+  'checkpoint-decision': ['policy'],
   'decision-refused': ['policy'],
   'remediation-action': ['action', 'policy'],
   compensation: ['action', 'compensation'],
-  'policy-change': ['person'],
-  'kill-switch': ['person'],
 };
 
 export const EvidencePacket = z
@@ -140,11 +139,7 @@ export const EvidencePacket = z
       ctx.addIssue({ code: 'custom', path: ['incidentId'], message: `a ${p.kind} packet needs an incidentId` });
     }
     for (const need of KIND_REQUIRES[p.kind] ?? []) {
-      if (need === 'person') {
-        if (p.actor.type !== 'person') ctx.addIssue({ code: 'custom', path: ['actor'], message: `a ${p.kind} is taken by a person (identity and role)` });
-      } else if (p[need] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [need], message: `a ${p.kind} packet needs ${need}` });
-      }
+      if (p[need] === undefined) ctx.addIssue({ code: 'custom', path: [need], message: `a ${p.kind} packet needs ${need}` });
     }
   });
 /** A packet as stored (defaults applied). */

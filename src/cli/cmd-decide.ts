@@ -6,6 +6,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { decideUpdate } from '../../workflows/messages.js';
 import type { Decision, DecisionKind } from '../schemas/incident.js';
+import { appendCliEvidence } from './cli-audit.js';
 import { CliError, connectClient, incidentStatus, print, resolveConfig, str } from './cli-common.js';
 
 export async function runDecide(kind: DecisionKind, v: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function runDecide(kind: DecisionKind, v: Record<string, string | b
       actor,
       ...(reason ? { reason } : {}),
       ...(rootCause ? { rootCauseService: rootCause } : {}),
+      ...(str(v['indicator']) ? { rootCauseIndicator: str(v['indicator']) } : {}),
       ...(status.checkpoint?.bindingDigest ? { planDigest: status.checkpoint.bindingDigest } : {}),
       ...(token ? { token } : {}),
     };
@@ -37,6 +39,15 @@ export async function runDecide(kind: DecisionKind, v: Record<string, string | b
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const why = (err.cause as Error | undefined)?.message ?? err.message;
+        await appendCliEvidence(config, status.policyVersion ?? 'unknown', {
+          kind: 'decision-refused',
+          incidentId: id,
+          planSummary: status.plan?.summary ?? 'no plan',
+          justification: `refused ${kind} by ${actor}: ${why}`,
+          policy: { decidingRule: 'checkpoint authorization (update validator)', outcome: `refused: ${why}` },
+          actor: { type: 'system', id: actor },
+          details: { kind, claimedIdentity: actor, usedToken: token !== undefined },
+        });
         print({ accepted: false, refusal: why }, v['json'] === true, () => `refused: ${why}`);
         return 1;
       }

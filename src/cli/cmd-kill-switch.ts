@@ -5,6 +5,7 @@
  */
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { KILL_SWITCH_WORKFLOW, KILL_SWITCH_WORKFLOW_ID, pauseUpdate, resumeUpdate } from '../../workflows/messages.js';
+import { appendCliEvidence } from './cli-audit.js';
 import { CliError, connectClient, print, resolveConfig, str } from './cli-common.js';
 
 export async function runKillSwitch(action: 'pause' | 'resume', v: Record<string, string | boolean | undefined>): Promise<number> {
@@ -24,6 +25,13 @@ export async function runKillSwitch(action: 'pause' | 'resume', v: Record<string
     const state = await client.workflow.executeUpdateWithStart(action === 'pause' ? pauseUpdate : resumeUpdate, {
       args: [{ by, ...(service ? { service } : {}), ...(reason ? { reason } : {}) }],
       startWorkflowOperation,
+    });
+    await appendCliEvidence(config, 'n/a', {
+      kind: 'kill-switch',
+      planSummary: `${action} autonomous action ${service ? `for ${service}` : 'everywhere'}`,
+      justification: reason ?? `${action} by ${by}`,
+      actor: { type: 'system', id: by },
+      details: { action, service: service ?? null },
     });
     const paused = [state.global ? 'everything' : '', ...Object.keys(state.services)].filter(Boolean);
     print(state, v['json'] === true, () => `${action === 'pause' ? 'paused' : 'resumed'}${service ? ` ${service}` : ''} by ${by}; autonomous action now paused for: ${paused.join(', ') || 'nothing'}`);

@@ -8,9 +8,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { CAPABILITY_SCHEMAS, READ_ONLY_CAPABILITIES, type Capability } from '../schemas/capabilities.js';
-import type { ToolRegistryConfig } from '../schemas/config.js';
+import type { CapabilityBinding, ToolRegistryConfig } from '../schemas/config.js';
 import { canonicalJson, sha256, type EvidenceStore } from '../evidence/evidence-store.js';
 import type { McpClientPool } from './mcp-client-pool.js';
+import { planToolCalls, type PlannedCall } from './registry-plan.js';
+import { TemplateError } from './registry-templates.js';
+import { adaptResult, EMPTY_RESULTS, mergeResults, ResultAdapterError } from './result-adapters.js';
 
 export type CallerStage = 'diagnosis' | 'remediation' | 'verification';
 
@@ -33,6 +36,8 @@ export interface GateContext {
   incidentId: string;
   stage: CallerStage;
 }
+
+type CallOutcome = { ok: true; value: unknown } | { ok: false; type: string; message: string; nonRetryable: boolean };
 
 type Output<C extends Capability> = z.infer<(typeof CAPABILITY_SCHEMAS)[C]['output']>;
 type Input<C extends Capability> = z.input<(typeof CAPABILITY_SCHEMAS)[C]['input']>;
@@ -71,23 +76,28 @@ export class ToolGate {
     if (!parsedArgs.success) {
       return fail(ToolErrorType.SchemaError, `arguments for ${binding.tool}: ${z.prettifyError(parsedArgs.error)}`, true);
     }
-    const toolArgs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(parsedArgs.data as Record<string, unknown>)) toolArgs[binding.argumentMap[k] ?? k] = v;
-
-    let result;
+    let calls: PlannedCall[];
     try {
-      result = await this.pool.callTool(binding.server, binding.tool, toolArgs);
+      calls = planToolCalls(binding, parsedArgs.data as Record<string, unknown>);
     } catch (err) {
-      return fail(ToolErrorType.Unavailable, (err as Error).message, false);
+      if (err instanceof TemplateError) return fail(ToolErrorType.SchemaError, `arguments for ${binding.tool}: ${err.message}`, true);
+      throw err;
     }
-    if (result.isError) return fail(ToolErrorType.ToolError, `${binding.tool}: ${result.text.slice(0, 500)}`, capability.startsWith('remediation.') && capability !== 'remediation.get_state');
+    if (binding.arguments || binding.fanOut) rec['toolArguments'] = calls.map((c) => c.arguments);
 
-    let payload: unknown = result.structuredContent;
-    if (payload === undefined) {
+    // Fan-out calls run concurrently; the first failure (in entry order) is the one reported.
+    const outcomes = await Promise.all(calls.map((call) => this.callOne(capability, binding, call)));
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) return fail(failed.type, failed.message, failed.nonRetryable);
+    let payload: unknown;
+    if (calls.length === 0) {
+      payload = EMPTY_RESULTS[capability];
+      if (payload === undefined) return fail(ToolErrorType.NotConfigured, `no fanOut entry of ${binding.tool} answers ${JSON.stringify(parsedArgs.data)}`, true);
+    } else {
       try {
-        payload = JSON.parse(result.text);
-      } catch {
-        return fail(ToolErrorType.SchemaError, `${binding.tool} returned no structured content and its text is not JSON`, true);
+        payload = mergeResults(outcomes.map((o) => (o.ok ? o.value : undefined)));
+      } catch (err) {
+        return fail(ToolErrorType.SchemaError, `result of ${binding.tool} failed its schema: ${(err as Error).message}`, true);
       }
     }
     const parsed = schemas.output.safeParse(payload);
@@ -98,5 +108,34 @@ export class ToolGate {
     rec['durationMs'] = Date.now() - startedAt;
     await this.store.appendToolCall(ctx.incidentId, rec);
     return parsed.data as Output<C>;
+  }
+
+  /** One tool call of a capability call: the raw answer, its JSON, the result adapter. */
+  private async callOne(capability: Capability, binding: CapabilityBinding, call: PlannedCall): Promise<CallOutcome> {
+    const tool = call.entry === undefined ? binding.tool : `${binding.tool} (fanOut[${call.entry}])`;
+    let result;
+    try {
+      result = await this.pool.callTool(binding.server, binding.tool, call.arguments);
+    } catch (err) {
+      return { ok: false, type: ToolErrorType.Unavailable, message: (err as Error).message, nonRetryable: false };
+    }
+    if (result.isError) {
+      const nonRetryable = capability.startsWith('remediation.') && capability !== 'remediation.get_state';
+      return { ok: false, type: ToolErrorType.ToolError, message: `${tool}: ${result.text.slice(0, 500)}`, nonRetryable };
+    }
+    let payload: unknown = result.structuredContent;
+    if (payload === undefined) {
+      try {
+        payload = JSON.parse(result.text);
+      } catch {
+        return { ok: false, type: ToolErrorType.SchemaError, message: `${tool} returned no structured content and its text is not JSON`, nonRetryable: true };
+      }
+    }
+    try {
+      return { ok: true, value: adaptResult(binding.result, payload, { vars: call.vars }) };
+    } catch (err) {
+      if (!(err instanceof ResultAdapterError)) throw err;
+      return { ok: false, type: ToolErrorType.SchemaError, message: `result of ${tool} failed its schema: ${err.message}`, nonRetryable: true };
+    }
   }
 }

@@ -11,12 +11,17 @@
  *    1 - 0.5 * min(1, max callee anomaly / own anomaly). Healthy callees: factor 1.
  * 4. onsetFactor: 1 - 0.25 * share of anomalous services whose onset is strictly
  *    earlier (earlier onset is more likely the cause).
- * 5. scopeFactor: 0.5 for services that are neither alerted nor a transitive
- *    dependency of an alerted service (they cannot explain the alert through calls).
+ * 5. pathFactor (anomaly traversal): 0.5 for services not reachable from an alerted
+ *    service through anomalous callees (they cannot explain the alert through a chain
+ *    of degraded calls; this includes services outside its dependency scope).
  * 6. personalizedPageRank on the call graph (walks from a caller to its anomalous
  *    callees, MicroRCA-style), personalized by anomaly; mixed in at 30%.
  *
- * score = 0.7 * anomaly * propagation * onset * scope + 0.3 * pagerank / max pagerank.
+ * score = 0.7 * anomaly * propagation * onset * path + 0.3 * pagerank / max pagerank.
+ *
+ * Before fusing, the evidence is focused on the alerted symptom (focusOnSymptom):
+ * when the alerts name a symptom family (latency, errors), symptom metrics of other
+ * families are set aside.
  * Deterministic: services are iterated and tie-broken by name.
  */
 import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
@@ -227,8 +232,8 @@ export function dominantInstance(findings: readonly Finding[]): string | undefin
 }
 
 export const PAGERANK_WEIGHT = 0.3;
-const OUT_SCOPE = Number(process.env.V_OUT ?? 0.5);
-const OFF_PATH = Number(process.env.V_OFF ?? 0.75);
+/** Score factor of a service off every anomalous call chain from the alerted services. @default 0.5 */
+export const OFF_PATH_FACTOR = 0.5;
 
 /** The symptom families an alert can name: slow answers, or failed answers. */
 export type Symptom = 'latency' | 'errors';
@@ -349,9 +354,9 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     const own = anomaly.get(svc) ?? 0;
     const prop = propagationFactor(svc, anomaly, onsets, graph);
     const onF = onsetFactor(svc, onsets);
-    const scopeF = scope && !scope.has(svc) ? OUT_SCOPE : reach && !reach.has(svc) ? OFF_PATH : 1;
+    const pathF = reach && !reach.has(svc) ? OFF_PATH_FACTOR : 1;
     const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
-    const score = Math.min(1, (1 - PAGERANK_WEIGHT) * own * prop.factor * onF * scopeF + PAGERANK_WEIGHT * Math.min(1, pr));
+    const score = Math.min(1, (1 - PAGERANK_WEIGHT) * own * prop.factor * onF * pathF + PAGERANK_WEIGHT * Math.min(1, pr));
     const findings = [...(byService.get(svc) ?? [])];
     // Strongest finding by normalized score within its source.
     const norm = (f: Finding): number => {
@@ -391,6 +396,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
     if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);
+    else if (reach && !reach.has(svc)) reasons.push(`no chain of anomalous calls leads from ${alertedKnown.join(', ')} to ${svc}`);
     const instance = dominantInstance(findings);
     candidates.push({
       service: svc,

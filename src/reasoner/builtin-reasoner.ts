@@ -2,20 +2,23 @@
  * Built-in reasoner: picks the top-ranked candidate as the root cause and says how
  * sure it is, without a language model.
  *
- * Confidence formula (all terms in 0..1):
+ * Confidence is meant to read as the probability that the top pick is right, so it
+ * is built only from general properties of the evidence (all terms in 0..1):
  *   margin   = (s1 - s2) / s1            relative score gap between #1 and #2 (1 if alone)
  *   marginT  = min(1, margin / 0.4)      a 40% gap counts as a clear margin
- *   agree    = number of independent sources (metrics, logs, traces, topology) whose
- *              findings on #1 reach at least half of that source's strongest finding
- *   sourceT  = 0 / 0.35 / 0.8 / 1        for 0 / 1 / 2 / ≥3 agreeing sources
+ *   coverage = sources that returned findings (metrics, logs, traces, topology)
+ *   agreeT   = share of those sources whose findings on #1 reach at least half of
+ *              the source's strongest finding (agreement of independent sources,
+ *              relative to the evidence there is: a lone source that points at #1 is
+ *              not penalised for sources the system does not have)
  *   history  = Σ similarity of similar incidents on #1 minus Σ on other services,
  *              divided by their total similarity (−1..1; 0 without history)
  *   strength = min(1, s1 / 0.5)          an absolute floor on the top score
- *   confidence = clamp01((0.45·marginT + 0.45·sourceT + 0.1·max(history, 0)) · strength
- *                         + 0.1·min(history, 0))
- *   then capped at 0.5 when margin < 0.1 (near tie) and at 0.55 when agree ≤ 1.
- * So a near tie or a single source stays below 0.6, and a clear margin (≥ 40%) with
- * two agreeing sources reaches 0.81 (0.9 with three). No candidates: null, 0.
+ *   confidence = clamp((0.6·marginT + 0.4·agreeT) · strength · 0.95 + 0.1·history, 0, 0.95)
+ *   then capped at 0.5 when margin < 0.1 (near tie: a coin flip between the two).
+ * Never 1: the ranking is evidence, not proof. The reliability of this mapping is
+ * measured per dataset by scripts/rank-dataset.ts (expected calibration error).
+ * No candidates: null, 0.
  * Pure and deterministic.
  */
 import type { Candidate, SourceEvidence } from '../schemas/evidence.js';
@@ -69,16 +72,21 @@ export function historyAgreement(service: string, similar: readonly { service: s
   return (2 * pro - total) / total;
 }
 
-const SOURCE_TERM = [0, 0.35, 0.8, 1] as const;
+/** Sources that returned at least one finding. */
+export function sourcesWithFindings(evidence: readonly SourceEvidence[]): string[] {
+  return [...new Set(evidence.filter((ev) => ev.findings.length > 0).map((ev) => ev.source))].sort();
+}
 
-export function confidenceOf(input: { margin: number; agreeing: number; history: number; topScore: number }): number {
-  const marginT = Math.min(1, input.margin / 0.4);
-  const sourceT = SOURCE_TERM[Math.min(input.agreeing, 3)] ?? 1;
+/** Upper bound of the confidence: the ranking is evidence, not proof. */
+export const MAX_CONFIDENCE = 0.95;
+
+export function confidenceOf(input: { margin: number; agreeing: number; available: number; history: number; topScore: number }): number {
+  const marginT = Math.min(1, Math.max(0, input.margin) / 0.4);
+  const agreeT = input.available > 0 ? Math.min(1, input.agreeing / input.available) : 0;
   const strength = Math.min(1, Math.max(0, input.topScore) / 0.5);
-  let c = (0.45 * marginT + 0.45 * sourceT + 0.1 * Math.max(input.history, 0)) * strength + 0.1 * Math.min(input.history, 0);
+  let c = (0.6 * marginT + 0.4 * agreeT) * strength * MAX_CONFIDENCE + 0.1 * input.history;
   if (input.margin < 0.1) c = Math.min(c, 0.5);
-  if (input.agreeing <= 1) c = Math.min(c, 0.55);
-  return Math.max(0, Math.min(1, c));
+  return Math.max(0, Math.min(MAX_CONFIDENCE, c));
 }
 
 export function inferRootCause(input: InferRootCauseInput): RootCauseVerdict {
@@ -90,13 +98,14 @@ export function inferRootCause(input: InferRootCauseInput): RootCauseVerdict {
   const margin = scoreMargin(input.candidates);
   const sources = agreeingSources(top.service, input.evidence);
   const history = historyAgreement(top.service, input.similarIncidents ?? []);
-  const confidence = confidenceOf({ margin, agreeing: sources.length, history, topScore: top.score });
+  const available = sourcesWithFindings(input.evidence);
+  const confidence = confidenceOf({ margin, agreeing: sources.length, available: available.length, history, topScore: top.score });
   const reasoning: string[] = [
     `${top.service} ranks first with score ${top.score.toFixed(2)}${
       second ? `, ${Math.round(margin * 100)}% above ${second.service} (${second.score.toFixed(2)})` : ' (no other candidate)'
     }`,
     sources.length > 0
-      ? `${sources.length} independent source(s) point at ${top.service}: ${sources.join(', ')}`
+      ? `${sources.length} of ${available.length} source(s) with findings point at ${top.service}: ${sources.join(', ')}`
       : `no source's strongest findings point at ${top.service}`,
   ];
   if ((input.similarIncidents?.length ?? 0) > 0)

@@ -18,11 +18,12 @@ export function quoteUntrusted(text: string, max = 300): string {
 
 export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): string {
   const lines: string[] = [];
-  const top = s.inference?.rootCause;
+  const top = s.rootCause ?? s.inference?.rootCause;
+  const overriddenBy = [...s.decisions].reverse().find((d) => d.accepted && d.kind === 'override')?.actor;
   lines.push(`# Incident ${s.incidentId}: ${s.title}`, '');
   lines.push(`- **Severity:** ${s.severity}`);
   lines.push(`- **Outcome:** ${s.outcome ?? 'open'}`);
-  lines.push(`- **Root cause:** ${top ? `${top.service}${top.indicator ? ` (${top.indicator})` : ''}` : 'unknown'}${s.inference ? `, confidence ${(s.inference.confidence * 100).toFixed(0)}% (${s.inference.reasoner})` : ''}`);
+  lines.push(`- **Root cause:** ${top ? `${top.service}${top.indicator ? ` (${top.indicator})` : ''}` : 'unknown'}${s.inference ? `, confidence ${(s.inference.confidence * 100).toFixed(0)}% (${s.inference.reasoner})` : ''}${overriddenBy ? `; set by ${overriddenBy} (override of ${s.inference?.rootCause?.service ?? 'unknown'})` : ''}`);
   if (s.checkpoint?.uncertain) lines.push(`- **Flagged uncertain:** confidence below the policy threshold; a person confirmed or corrected the root cause`);
   lines.push(`- **Policy version:** ${s.policyVersion ?? '?'}`);
   if (links.temporalUi) lines.push(`- **Temporal UI:** ${links.temporalUi}`);
@@ -56,7 +57,18 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
 
   if (s.inference) {
     lines.push('## Inference', '');
+    lines.push(`Decided by: ${s.inference.decidedBy}${s.inference.handOff ? ` (handed to a person: ${s.inference.handOffReason ?? 'see notes'})` : ''}`, '');
+    for (const n of s.inference.notes) lines.push(`- ${n}`);
     for (const r of s.inference.reasoning) lines.push(`- ${quoteUntrusted(r, 500)}`);
+    const llm = s.inference.llm;
+    if (llm) {
+      lines.push('', `LLM ${llm.provider}/${llm.model} (prompt ${llm.promptVersion}), ${llm.calls.length} call(s), ${llm.tokens.thisInference} tokens (incident ${llm.tokens.used}/${llm.tokens.budget})`);
+      for (const c of llm.calls) lines.push(`- call ${c.attempt}: ${c.outcome}${c.code ? ` (${c.code})` : ''}${c.detail ? `: ${quoteUntrusted(c.detail, 200)}` : ''}`);
+      if (llm.answer) {
+        lines.push(`- answer: ${quoteUntrusted(llm.answer.service, 80)} (self-reported ${(llm.answer.selfReportedConfidence * 100).toFixed(0)}%, ${llm.answer.agreesWithBuiltin ? 'agrees' : 'disagrees'} with the built-in reasoner)`);
+        for (const step of llm.answer.recommendedSteps) lines.push(`  - suggested (advice, not executed): ${quoteUntrusted(step, 300)}`);
+      }
+    }
     lines.push('');
   }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
+import { AuditConfig } from '../audit/audit-config.js';
 import { parseTemplate } from '../mcp/registry-templates.js';
 
 export const McpServerConfig = z.discriminatedUnion('transport', [
@@ -111,5 +112,7 @@ export const VigilConfig = z.object({
     .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024 }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
+  /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */
+  audit: AuditConfig.default({ store: 'jsonl', fsync: true, postgres: { table: 'vigil_audit' }, redaction: { piiFields: [], piiPatterns: [] } }),
 });
 export type VigilConfig = z.infer<typeof VigilConfig>;

@@ -8,6 +8,7 @@ import { Alert, Severity } from './alert.js';
 import { Candidate, SourceEvidence } from './evidence.js';
 import { ActionKind, Policy, RiskClass } from './policy.js';
 import { ActionOutput } from './capabilities.js';
+import { InferenceExtension } from './llm-inference.js';
 
 /** Settings the workflow needs that are not policy (windows, waits). Whole seconds. */
 export const IncidentSettings = z.object({
@@ -38,13 +39,15 @@ export const RootCause = z.object({
 });
 export type RootCause = z.infer<typeof RootCause>;
 
-export const Inference = z.object({
-  reasoner: z.string().describe('builtin, or the LLM model name'),
-  rootCause: RootCause.nullable(),
-  confidence: z.number().min(0).max(1),
-  reasoning: z.array(z.string()),
-  evidenceRefs: z.array(z.string()),
-});
+export const Inference = z
+  .object({
+    reasoner: z.string().describe('builtin, or the LLM model name'),
+    rootCause: RootCause.nullable(),
+    confidence: z.number().min(0).max(1),
+    reasoning: z.array(z.string()),
+    evidenceRefs: z.array(z.string()),
+  })
+  .extend(InferenceExtension.shape);
 export type Inference = z.infer<typeof Inference>;
 
 export const SimilarIncident = z.object({
@@ -116,6 +119,8 @@ export const Decision = z.object({
   reason: z.string().max(2000).optional(),
   /** For override: the root cause the person says it is. */
   rootCauseService: z.string().optional(),
+  /** For override: what is wrong there (cpu, memory, latency, errors, db_connections, change:deploy...). */
+  rootCauseIndicator: z.string().max(200).optional(),
   /** The digest of the plan and evidence the person saw; a stale one is refused. */
   planDigest: z.string().optional(),
   /** A signed approver token (v1.payload.signature); required unless the policy allows unsigned senders. */
@@ -227,6 +232,8 @@ export const IncidentStatus = z.object({
   candidates: z.array(Candidate),
   history: History.nullable(),
   inference: Inference.nullable(),
+  /** The root cause acted on: the inference's, or a person's override. */
+  rootCause: RootCause.nullable().default(null),
   plan: RemediationPlan.nullable(),
   checkpoint: CheckpointState.nullable(),
   decisions: z.array(RecordedDecision),

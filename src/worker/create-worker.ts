@@ -8,6 +8,9 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { KILL_SWITCH_WORKFLOW_ID, killSwitchQuery } from '../../workflows/messages.js';
 import { createActivities } from '../../activities/index.js';
+import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
+import { createAuditActivities } from '../audit/audit-activities.js';
+import { openAuditStore } from '../audit/open-audit-store.js';
 import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
 import { EvidenceStore } from '../evidence/evidence-store.js';
 import { McpClientPool } from '../mcp/mcp-client-pool.js';
@@ -29,12 +32,16 @@ export async function createVigilWorker(
   opts: { connection?: NativeConnection; workflowBundlePath?: string; identity?: string; extra?: Partial<WorkerOptions> } = {},
 ): Promise<VigilWorker> {
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const llmConfig = loadLlmConfig(process.env);
   const pool = new McpClientPool(config.tools.servers);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const readKillSwitch = async () => {
     try {
-      return await client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).query(killSwitchQuery);
+      const handle = client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID);
+      // A kill switch that is not running (never started, or terminated) holds nothing.
+      if ((await handle.describe()).status.name !== 'RUNNING') return null;
+      return await handle.query(killSwitchQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
@@ -42,6 +49,7 @@ export async function createVigilWorker(
   };
   const dataDir = resolve(config.dataDir);
   const evidence = new EvidenceStore(join(dataDir, 'evidence'));
+  const audit = await openAuditStore(config.audit, dataDir);
   const activities = createActivities({
     gate: new ToolGate(config.tools, pool, evidence),
     evidence,
@@ -50,6 +58,7 @@ export async function createVigilWorker(
     reportsDir: join(dataDir, 'reports'),
     settings: config.incident,
     readKillSwitch,
+    ...(llmConfig ? { llm: { provider: createLlmProvider(llmConfig), config: llmConfig } } : {}),
     namespace: config.temporal.namespace,
     ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
   });
@@ -57,7 +66,7 @@ export async function createVigilWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities,
+    activities: { ...activities, ...createAuditActivities(audit) },
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
@@ -71,6 +80,7 @@ export async function createVigilWorker(
       } finally {
         await pool.close();
         await clientConnection.close();
+        await audit.close();
       }
     },
     shutdown: () => worker.shutdown(),

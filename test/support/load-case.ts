@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { topologyFromJson } from '../../src/replay/parse-telemetry.js';
 import type { LogRecord, MetricSeries, Span, Topology } from '../../src/schemas/telemetry.js';
 
 export const DATASETS_DIR = new URL('../../../shared/datasets/', import.meta.url).pathname;
@@ -92,21 +93,7 @@ function loadTelemetry(dir: string): CaseTelemetry {
 }
 
 function parseTopology(text: string | null): Topology | null {
-  if (!text) return null;
-  const raw = JSON.parse(text) as {
-    services: (string | { name: string; kind?: string; instances?: string[] })[];
-    edges: { source: string; target: string; kind?: string }[];
-    changes?: Topology['changes'];
-  };
-  return {
-    services: raw.services.map((s) =>
-      typeof s === 'string'
-        ? { name: s, kind: 'service' as const, instances: [] }
-        : { name: s.name, kind: (s.kind ?? 'service') as Topology['services'][number]['kind'], instances: s.instances ?? [] },
-    ),
-    edges: raw.edges.map((e) => ({ source: e.source, target: e.target, kind: e.kind ?? 'calls' })),
-    changes: raw.changes ?? [],
-  };
+  return text ? topologyFromJson(JSON.parse(text)) : null;
 }
 
 export function listCases(dataset: string): string[] {
