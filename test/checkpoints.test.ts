@@ -13,7 +13,7 @@ import type { Severity } from '../src/schemas/alert.js';
 import type { Decision, IncidentStatus } from '../src/schemas/incident.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
 import { decideSignal, decideUpdate, KILL_SWITCH_WORKFLOW, KILL_SWITCH_WORKFLOW_ID, pauseUpdate, resumeUpdate, sagaStatusQuery } from '../workflows/messages.js';
-import { startIncidentHarness, waitForStatus, type IncidentHarness } from './support/incident-harness.js';
+import { incidentResult, startIncidentHarness, waitForStatus, type IncidentHarness } from './support/incident-harness.js';
 import { writePolicy } from './support/policy-files.js';
 
 installTemporalRuntime();
@@ -65,7 +65,7 @@ void test('a low-confidence diagnosis waits as "uncertain", and an override chan
 
   const rec = await handle.executeUpdate(decideUpdate, { args: [{ kind: 'override', actor: 'oncall@local', rootCauseService: 'catalog', rootCauseIndicator: 'db_connections_in_use', reason: 'I know better' }] });
   assert.equal(rec.accepted, true);
-  const final: IncidentStatus = await handle.result();
+  const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
   assert.deepEqual(final.rootCause, { service: 'catalog', indicator: 'db_connections_in_use' });
   assert.equal(final.plan?.service, 'catalog', 'the plan follows the override');
   assert.ok(final.saga?.actions.some((a) => a.phase === 'do' && a.service === 'catalog'), 'the remediation acted on the overridden service');
@@ -80,7 +80,7 @@ void test('an override naming a service outside the topology is refused', async 
   const why = await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ kind: 'override', actor: 'oncall@local', rootCauseService: 'evil-svc' }] }));
   assert.match(why, /unknown service evil-svc/);
   await handle.executeUpdate(decideUpdate, { args: [{ kind: 'reject', actor: 'oncall@local', reason: 'test over' }] });
-  assert.equal(((await handle.result()) as IncidentStatus).outcome, 'rejected');
+  assert.equal((await incidentResult(h.client, handle.workflowId)).outcome, 'rejected');
 });
 
 void test('a P0 refuses a non-commander (recorded with the identity) and approvals bound to an older plan or older alerts', async () => {
@@ -109,7 +109,7 @@ void test('a P0 refuses a non-commander (recorded with the identity) and approva
   assert.match(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ kind: 'approve', actor: 'commander@local', planDigest: seen }] })), /changed since it was shown/);
   const ok = await handle.executeUpdate(decideUpdate, { args: [{ kind: 'approve', actor: 'commander@local', planDigest: refreshed.checkpoint?.bindingDigest ?? '' }] });
   assert.equal(ok.role, 'incident-commander');
-  const final: IncidentStatus = await handle.result();
+  const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
   assert.equal(final.outcome, 'remediated', final.saga?.summary);
 });
 
@@ -130,7 +130,7 @@ void test('with signed tokens required, a valid commander token approves and for
   const rec = await approve({ token: token('commander@local', 'incident-commander') });
   assert.equal(rec.verifiedBy, 'token');
   assert.equal((rec as Record<string, unknown>)['token'], undefined, 'tokens never enter the record');
-  assert.equal(((await handle.result()) as IncidentStatus).outcome, 'remediated');
+  assert.equal((await incidentResult(h.client, handle.workflowId)).outcome, 'remediated');
 });
 
 void test('unanswered, the checkpoint escalates along the chain, notifies each level, then takes the safe default', async () => {
@@ -158,7 +158,7 @@ void test('unanswered, the checkpoint escalates along the chain, notifies each l
     25,
   );
   const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P0');
-  const final: IncidentStatus = await handle.result();
+  const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
   assert.equal(final.outcome, 'escalated-no-decision');
   assert.deepEqual(
     received.map((r) => [r.event, r.role]),
@@ -176,7 +176,7 @@ void test('unanswered, the checkpoint escalates along the chain, notifies each l
 void test('shadow mode diagnoses and proposes but never calls a remediation tool', async () => {
   const h = await harness(writePolicy((p) => (p.autonomy.default = 'shadow')), 26);
   const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P2');
-  const final: IncidentStatus = await handle.result();
+  const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
   assert.equal(final.outcome, 'shadow');
   assert.ok(final.plan && final.plan.steps.length > 0, 'a plan was proposed');
   assert.deepEqual(await actionCounts(h), {});
@@ -206,7 +206,7 @@ void test('the kill switch holds every remediation step until resume, and the ho
     assert.deepEqual(await actionCounts(h), {}, 'no action while paused');
 
     await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).executeUpdate(resumeUpdate, { args: [{ by: 'commander@local' }] });
-    const final: IncidentStatus = await handle.result();
+    const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
     assert.equal(final.outcome, 'remediated', final.saga?.summary);
     assert.equal(Object.keys(await actionCounts(h)).length, 1);
   } finally {

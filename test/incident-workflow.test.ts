@@ -13,7 +13,7 @@ import { simulateIncident } from '../src/dev/simulate-incident.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
 import { decideUpdate } from '../workflows/messages.js';
-import { startIncidentHarness, waitForStatus, type IncidentHarness } from './support/incident-harness.js';
+import { incidentResult, startIncidentHarness, waitForStatus, type IncidentHarness } from './support/incident-harness.js';
 
 installTemporalRuntime();
 let h: IncidentHarness;
@@ -47,7 +47,7 @@ void test('a P0 bad release waits for the incident commander, refuses others, th
 
   const rec = await decide('commander@local', waiting.checkpoint?.bindingDigest ?? '');
   assert.equal(rec.role, 'incident-commander');
-  const final: IncidentStatus = await handle.result();
+  const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
 
   assert.equal(final.outcome, 'remediated', final.saga?.summary);
   assert.equal(final.verification?.recovered, true);

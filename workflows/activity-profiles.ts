@@ -23,23 +23,40 @@ export const compute: ActivityOptions = {
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 };
 
+/** Retry settings of actions and undos, from the policy (`remediation`). */
+export interface RemediationTiming {
+  actionTimeoutSeconds: number;
+  actionRetry: { initialIntervalSeconds: number; maximumAttempts: number };
+  compensationRetry: { initialIntervalSeconds: number; maximumAttempts: number };
+}
+
 /** One remediation action: idempotent by key, so retries are safe. */
-export const action: ActivityOptions = {
-  startToCloseTimeout: '60s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: ['ActionRefused', 'ToolNotAllowed', 'ToolSchemaError'],
-  },
-};
+export function actionProfile(t: RemediationTiming): ActivityOptions {
+  return {
+    startToCloseTimeout: `${t.actionTimeoutSeconds}s`,
+    retry: {
+      initialInterval: `${t.actionRetry.initialIntervalSeconds}s`,
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: t.actionRetry.maximumAttempts,
+      nonRetryableErrorTypes: ['ActionRefused', 'ToolNotAllowed', 'ToolSchemaError'],
+    },
+  };
+}
 
 /** Undo of an action: retried harder than the action itself. */
-export const compensation: ActivityOptions = {
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 6, nonRetryableErrorTypes: ['ToolNotAllowed'] },
-};
+export function compensationProfile(t: RemediationTiming): ActivityOptions {
+  return {
+    startToCloseTimeout: `${t.actionTimeoutSeconds}s`,
+    retry: {
+      initialInterval: `${t.compensationRetry.initialIntervalSeconds}s`,
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: t.compensationRetry.maximumAttempts,
+      nonRetryableErrorTypes: ['ToolNotAllowed'],
+    },
+  };
+}
 
 /** Writing the report and records. */
 export const record: ActivityOptions = {

@@ -15,6 +15,7 @@ import {
   CancellationScope,
   condition,
   executeChild,
+  getExternalWorkflowHandle,
   log,
   proxyActivities,
   setHandler,
@@ -30,7 +31,7 @@ import { Role, type Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { analysis, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
-import { alertsSignal, decideSignal, decideUpdate, statusQuery } from './messages.js';
+import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, statusQuery } from './messages.js';
 import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
 import { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
 
@@ -121,7 +122,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     if (!changed) return;
     alertsRevision++;
     status.alerts = [...alerts.values()];
-    status.severity = highestSeverity(status.alerts.map((a) => alertSeverity(a)));
+    status.severity = highestSeverity(status.alerts.map((a) => alertSeverity(a, input.aggregation?.severityMap)));
     status.title = titleOf(status.alerts);
     if (status.checkpoint?.bindingDigest) status.checkpoint.bindingDigest = binding();
   };
@@ -131,6 +132,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   setHandler(alertsSignal, (batch: AlertBatch) => {
     if (seenDeliveries.has(batch.deliveryId)) return;
     seenDeliveries.add(batch.deliveryId);
+    if (batch.note) note(batch.note);
     addAlerts(batch.alerts);
   });
 
@@ -179,6 +181,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   // ---- intake ----
   addAlerts(input.alerts);
   enter('intake', `${alerts.size} alert(s) received`);
+  for (const n of input.aggregation?.notes ?? []) note(n);
   const context: IncidentContext = await local.loadIncidentContext({ overrides: input.settings ?? {} });
   policy = context.policy;
   const activePolicy = policy;
@@ -374,6 +377,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
           policyVersion: activePolicy.version,
           agent: agentOf(status.inference),
           killSwitchPollSeconds: activePolicy.killSwitch.pollSeconds,
+          timing: activePolicy.remediation,
           verification: {
             windowSeconds: activePolicy.verification.windowSeconds,
             toleranceMads: activePolicy.verification.toleranceMads,
@@ -472,6 +476,8 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     enter('report', text);
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
     enter('closed', status.outcome ?? 'closed');
+    // The alert group that opened this incident hears that it closed (new alerts then open a new one).
+    if (input.aggregation) await getExternalWorkflowHandle(input.aggregation.groupId).signal(incidentClosedSignal, { incidentId: input.incidentId, outcome: status.outcome ?? 'closed' }).catch(() => undefined);
     await condition(allHandlersFinished);
     return status;
   }

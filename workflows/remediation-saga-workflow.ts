@@ -13,13 +13,11 @@ import { CancellationScope, isCancellation, proxyActivities, setHandler, sleep }
 import type { Activities } from '../activities/index.js';
 import type { ServiceState } from '../src/schemas/capabilities.js';
 import type { ActionRecord, PlanStep, RemediationPlan, SagaProgress, SagaResult, Verification } from '../src/schemas/incident.js';
-import { action, compensation, readLocal } from './activity-profiles.js';
+import { actionProfile, compensationProfile, readLocal, type RemediationTiming } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
 import { createEvidenceRecorder } from './evidence-recorder.js';
 import { sagaStatusQuery } from './messages.js';
 
-const acting = proxyActivities<Activities>(action);
-const undoing = proxyActivities<Activities>(compensation);
 const local = proxyActivities<Activities>(readLocal);
 
 export interface RemediationSagaInput {
@@ -29,6 +27,8 @@ export interface RemediationSagaInput {
   plan: RemediationPlan;
   policyVersion: string;
   agent: { promptVersion: string; model: string };
+  /** Action timeouts and retries (policy `remediation`). */
+  timing?: RemediationTiming;
   /** How often to look at the kill switch again while it is on. */
   killSwitchPollSeconds: number;
   verification: {
@@ -40,12 +40,21 @@ export interface RemediationSagaInput {
   };
 }
 
+const DEFAULT_TIMING: RemediationTiming = {
+  actionTimeoutSeconds: 60,
+  actionRetry: { initialIntervalSeconds: 2, maximumAttempts: 4 },
+  compensationRetry: { initialIntervalSeconds: 2, maximumAttempts: 6 },
+};
+
 interface Registered {
   step: PlanStep;
   before: ServiceState;
 }
 
 export async function RemediationSagaWorkflow(input: RemediationSagaInput): Promise<SagaResult> {
+  const timing = input.timing ?? DEFAULT_TIMING; // absent in inputs recorded before the policy carried it
+  const acting = proxyActivities<Activities>(actionProfile(timing));
+  const undoing = proxyActivities<Activities>(compensationProfile(timing));
   const done: Registered[] = [];
   const progress: SagaProgress = { state: 'running', currentStep: null, pausedReason: null, actions: [], notes: [] };
   const actions: ActionRecord[] = progress.actions;

@@ -86,6 +86,14 @@ export const Policy = z.object({
     })
     .default({ chain: [], webhooks: [] }),
   killSwitch: z.object({ pollSeconds: Seconds.default(5) }).default({ pollSeconds: 5 }),
+  /** How long one action may take and how actions and their undos are retried (undos harder). */
+  remediation: z
+    .object({
+      actionTimeoutSeconds: Seconds.default(60),
+      actionRetry: z.object({ initialIntervalSeconds: Seconds.default(2), maximumAttempts: Seconds.default(4) }).default({ initialIntervalSeconds: 2, maximumAttempts: 4 }),
+      compensationRetry: z.object({ initialIntervalSeconds: Seconds.default(2), maximumAttempts: Seconds.default(6) }).default({ initialIntervalSeconds: 2, maximumAttempts: 6 }),
+    })
+    .default({ actionTimeoutSeconds: 60, actionRetry: { initialIntervalSeconds: 2, maximumAttempts: 4 }, compensationRetry: { initialIntervalSeconds: 2, maximumAttempts: 6 } }),
   verification: z
     .object({
       windowSeconds: Seconds.default(120),

@@ -25,15 +25,18 @@ export interface IncidentHarness {
   close(): Promise<void>;
 }
 
-export async function startIncidentHarness(opts: { seed?: number; policyFile?: string; settings?: Partial<IncidentSettings> } = {}): Promise<IncidentHarness> {
+export async function startIncidentHarness(
+  opts: { seed?: number; policyFile?: string; runbooksDir?: string; settings?: Partial<IncidentSettings>; inProcessWorker?: boolean } = {},
+): Promise<IncidentHarness> {
   const sim = await startSimulator({ port: 0, seed: opts.seed ?? 7 });
   const settings = { ...FAST_SETTINGS, ...opts.settings };
   const config = testConfig({
     ...(opts.policyFile ? { policyFile: opts.policyFile } : {}),
+    ...(opts.runbooksDir ? { runbooksDir: opts.runbooksDir } : {}),
     tools: { servers: [{ name: 'simulator', transport: 'http', url: sim.mcpUrl }], capabilities: bindAllCapabilities('simulator') },
     incident: settings,
   });
-  const worker = await startTestWorker(config);
+  const worker = opts.inProcessWorker === false ? undefined : await startTestWorker(config);
   const { client, connection } = await testClient();
   const ingest = createIngestServer({
     sink: new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, settings }),
@@ -48,11 +51,26 @@ export async function startIncidentHarness(opts: { seed?: number; policyFile?: s
     ingestUrl: url,
     close: async () => {
       await ingest.close();
-      await worker.stop();
+      await worker?.stop();
       await connection.close();
       await sim.close();
     },
   };
+}
+
+/** The final status of an incident, waiting for its workflow to exist first (it opens after group_wait). */
+export async function incidentResult(client: Client, incidentId: string, timeoutMs = 60_000): Promise<IncidentStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.workflow.getHandle(incidentId).describe();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return (await client.workflow.getHandle(incidentId).result()) as IncidentStatus;
 }
 
 /** Polls the status query until `predicate` holds (or fails after `timeoutMs`). */

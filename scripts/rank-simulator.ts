@@ -1,0 +1,20 @@
+// Ranks the built-in simulator's faults through the real analyses (no Temporal): node --import tsx scripts/rank-simulator.ts <fault> <service> [alert-service]
+import { SimulatorModel } from '../src/simulator/index.js';
+import { analyzeMetrics } from '../src/analysis/metrics.js';
+import { analyzeLogs } from '../src/analysis/log-templates.js';
+import { analyzeTraces } from '../src/analysis/traces.js';
+import { analyzeTopology } from '../src/analysis/topology.js';
+import { rankCandidates } from '../src/ranking/rank-candidates.js';
+const kind = process.argv[2] ?? 'cpu-saturation', svc = process.argv[3] ?? 'payment', alertSvc = process.argv[4] ?? svc;
+let t = 1_800_000_000;
+const m = new SimulatorModel({ seed: 44, now: () => t });
+m.inject({ kind: kind as any, service: svc, startedAt: t - 90 });
+const start = t - 75, base = start - 1800;
+const series = m.queryMetrics({ start: base, end: t, step: 5 }).series;
+const logs = m.searchLogs({ start: base, end: t, limit: 50000 }).logs;
+const spans = m.searchTraces({ start: base, end: t, limit: 200000 }).spans;
+const topology = m.topology({});
+const ev = [analyzeMetrics({ series, incidentStart: start }), analyzeLogs({ logs, incidentStart: start }), (({callGraph, ...e}) => e)(analyzeTraces({ spans, incidentStart: start })), analyzeTopology({ topology, alertedServices: [alertSvc], incidentStart: start })];
+const alertname = kind === 'cpu-saturation' || kind === 'network-latency' ? 'HighLatency' : 'HighErrorRate';
+const c = rankCandidates({ evidence: ev as any, topology, alertedServices: [alertSvc], incidentStart: start, alerts: [{ labels: { alertname, service: alertSvc }, annotations: {} }] });
+for (const x of c.slice(0, 4)) console.log(x.service, x.score.toFixed(3), x.indicator, '|', x.reasons.slice(0, 2).join(' || ').slice(0, 300));
