@@ -19,6 +19,8 @@ import { loadRunbooks, runbookApplies } from '../src/knowledge/runbooks.js';
 import type { ToolGate } from '../src/mcp/tool-gate.js';
 import { rankCandidates as rank } from '../src/ranking/rank-candidates.js';
 import { inferRootCause as builtinInfer } from '../src/reasoner/builtin-reasoner.js';
+import { judgeHypothesis } from '../src/hypothesis/judge-hypothesis.js';
+import { rerankWithHypotheses } from '../src/hypothesis/rerank.js';
 import { inferWithLlm, TokenBudget, type LlmConfig, type LlmProvider } from '../src/llm/index.js';
 import { compensationFor, planRemediation as plan } from '../src/remediation/plan-remediation.js';
 import { judgeRecovery, SYMPTOM_METRICS } from '../src/remediation/verify-recovery.js';
@@ -29,6 +31,7 @@ import {
   IncidentSettings,
   type History,
   type IncidentContext,
+  type Hypothesis,
   type IncidentStatus,
   type Inference,
   type KillSwitchState,
@@ -159,6 +162,51 @@ export function createActivities(deps: ActivityDeps) {
 
     async rankCandidates(input: RankingInput): Promise<Candidate[]> {
       return rank(input);
+    },
+
+    /**
+     * A sub-agent's targeted look at one hypothesis: that service's metrics at fine
+     * resolution, its warnings and errors, the traces that touch it, its recent changes.
+     */
+    async investigateHypothesis(input: {
+      incidentId: string;
+      service: string;
+      rank: number;
+      incidentStart: number;
+      baselineStart: number;
+      end: number;
+      stepSeconds: number;
+      incidentFindings: SourceEvidence['findings'];
+    }): Promise<Hypothesis> {
+      const ctx = { incidentId: input.incidentId, stage: 'diagnosis' as const };
+      const window = { start: input.baselineStart, end: input.end };
+      let calls = 0;
+      const optional = async <T>(capability: Parameters<ToolGate['has']>[0], fetch: () => Promise<T>, empty: T): Promise<T> => {
+        if (!deps.gate.has(capability)) return empty;
+        calls++;
+        heartbeat(`${input.service}: ${capability}`);
+        return fetch();
+      };
+      const [metrics, logs, traces, topology] = await Promise.all([
+        optional('metrics.query_range', () => deps.gate.call('metrics.query_range', { ...window, step: input.stepSeconds, service: input.service }, ctx), { series: [] }),
+        optional('logs.search', () => deps.gate.call('logs.search', { ...window, service: input.service, level: 'warn', limit: 20_000 }, ctx), { logs: [], truncated: false }),
+        optional('traces.search', () => deps.gate.call('traces.search', { ...window, service: input.service, limit: 50_000 }, ctx), { spans: [], truncated: false }),
+        optional('topology.get', () => readTopology(input.incidentId), null),
+      ]);
+      const judged = judgeHypothesis({
+        service: input.service,
+        incidentStart: input.incidentStart,
+        series: metrics.series,
+        logs: logs.logs,
+        spans: traces.spans,
+        topology,
+        incidentFindings: input.incidentFindings,
+      });
+      return { service: input.service, rank: input.rank, ...judged, toolCalls: calls };
+    },
+
+    async rerankCandidates(input: { candidates: Candidate[]; hypotheses: Hypothesis[] }): Promise<Candidate[]> {
+      return rerankWithHypotheses(input.candidates, input.hypotheses);
     },
 
     async searchHistory(input: { incidentId: string; candidates: Candidate[]; alerts: Alert[] }): Promise<History> {

@@ -16,16 +16,16 @@ import { pino } from 'pino';
 import { createIngestServer, type AcceptedBody, type IngestServer } from '../src/ingest/server.js';
 import { loadToolRegistry } from '../src/mcp/registry-load.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
-import { TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
-import { statusQuery } from '../workflows/messages.js';
+import { groupIdFor, TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
+import { groupStatusQuery, statusQuery } from '../workflows/messages.js';
 import { FAST_SETTINGS, waitForStatus } from './support/incident-harness.js';
 import { freePort, pollUntil, startAlertmanager, startPrometheus, type Daemon } from './support/prometheus.js';
 import { startTestWorker, testClient, testConfig } from './support/temporal.js';
 
 const EXAMPLE_REGISTRY = fileURLToPath(new URL('../config/tools.prometheus.example.yaml', import.meta.url));
 const DEADLINE_MS = 60_000;
-/** Long enough for the redeliveries to arrive while the incident is still open. */
-const SETTINGS = { ...FAST_SETTINGS, groupWaitSeconds: 15 };
+/** The alert group's group_wait: the incident opens this long after the first alert. */
+const SETTINGS = { ...FAST_SETTINGS, groupWaitSeconds: 5 };
 const AM_PATH = '/v1/alerts/alertmanager';
 
 function listen(server: Server): Promise<string> {
@@ -183,8 +183,14 @@ void test('a Prometheus alert reaches vigil through Alertmanager as one incident
   const incidentId = first.answer?.incidents[0]?.id;
   assert.ok(incidentId, `vigil named the incident: ${JSON.stringify(first.answer)}`);
 
-  // 3. The incident workflow holds that alert (while it waits out group_wait).
-  const runId = (await client.workflow.getHandle(incidentId).describe()).runId;
+  // 3. The alert group (update-with-start) holds that alert and named its incident at once;
+  //    the incident workflow opens after group_wait with it.
+  const groupKey = (JSON.parse(first.body) as { groupKey: string }).groupKey;
+  const group = client.workflow.getHandle(groupIdFor(groupKey));
+  handles.push(group);
+  const recorded = await group.query(groupStatusQuery);
+  assert.deepEqual(Object.values(recorded.state.alerts).map((a) => a.incidentId), [incidentId]);
+  const runId = await pollUntil('the incident workflow to open after group_wait', async () => (await client.workflow.getHandle(incidentId).describe().catch(() => undefined))?.runId, DEADLINE_MS);
   const handle = client.workflow.getHandle(incidentId, runId);
   handles.push(handle);
   const received = await waitForStatus(handle, (s) => s.alerts.length > 0, DEADLINE_MS);
@@ -195,8 +201,8 @@ void test('a Prometheus alert reaches vigil through Alertmanager as one incident
   assert.equal(alert?.status, 'firing');
   assert.equal(received.severity, 'P0');
 
-  // 4. Redeliveries while the incident is open: the captured body posted once more by
-  //    hand, and Alertmanager's own repeat (repeat_interval 2s). Same incident, same run.
+  // 4. Redeliveries: the captured body posted once more by hand, and Alertmanager's own
+  //    repeat (repeat_interval 2s). Same incident; the group sees each and adds nothing.
   const again = await fetch(`${ingestUrl}${AM_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: first.body });
   assert.equal(again.status, 202);
   const againBody = (await again.json()) as AcceptedBody;
@@ -204,27 +210,22 @@ void test('a Prometheus alert reaches vigil through Alertmanager as one incident
   await pollUntil('Alertmanager to repeat the notification', () => Promise.resolve(deliveries.filter((d) => d.status === 202).length >= 2 ? true : undefined), DEADLINE_MS);
   for (const d of deliveries) assert.deepEqual(d.answer?.incidents.map((i) => i.id), [incidentId], 'every delivery lands in the same incident');
 
-  // Every delivery reaches this run as a signal (one that arrives while a workflow task
-  // runs enters the history when the task completes); none of them adds an alert.
   const expected = deliveries.filter((d) => d.status === 202).length + 1;
-  let seen = '';
-  await pollUntil(
-    `${expected} alert signals in the incident's history`,
+  const seen = await pollUntil(
+    `${expected} deliveries in the alert group`,
     async () => {
-      const history = await handle.fetchHistory();
-      const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts').length;
-      const latest = await client.workflow.getHandle(incidentId).describe();
-      seen = `${signals} signals; latest run ${latest.runId === runId ? 'is the first' : `${latest.runId}, not the first`} (${latest.status.name})`;
-      if (latest.runId !== runId) throw new Error(`the incident closed before the redeliveries and a new run started: ${seen}`);
-      return signals >= expected ? true : undefined;
+      const g = await group.query(groupStatusQuery);
+      return g.state.counters.deliveries >= expected ? g : undefined;
     },
     DEADLINE_MS,
-  ).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}: ${seen}`);
-  });
+  );
+  assert.equal(Object.keys(seen.state.alerts).length, 1, 'the redeliveries added no alert');
+  assert.equal(seen.state.incidents.length, 1, 'and opened no second incident');
   const afterRedelivery: IncidentStatus = await handle.query(statusQuery);
-  assert.equal(afterRedelivery.alerts.length, 1, 'the redeliveries added no alert');
+  assert.equal(afterRedelivery.alerts.length, 1, 'the incident holds the one alert');
   assert.deepEqual(afterRedelivery.alerts, received.alerts);
+  const latest = await client.workflow.getHandle(incidentId).describe();
+  assert.equal(latest.runId, runId, 'the incident ran once');
 
   // 5. After group_wait the incident analyses the metrics Prometheus has, through prometheus-mcp.
   const analysed = await waitForStatus(handle, (s) => s.evidence.some((e) => e.source === 'metrics'), DEADLINE_MS);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeMetrics, analyzeMetricsWithBaseline, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
-import { analyzeLogs, tokenize } from '../src/analysis/log-templates.js';
-import { analyzeTraces, deepestFailingSpans } from '../src/analysis/traces.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { resolution } from '../src/analysis/robust-stats.js';
+import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
+import { analyzeTraces, binomialTail, deepestFailingSpans } from '../src/analysis/traces.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
 import type { LogRecord, MetricSeries, Span } from '../src/schemas/telemetry.js';
 
@@ -33,11 +34,39 @@ void test('the series that jumps is flagged with its onset and direction', () =>
 });
 
 void test('a constant baseline does not produce an infinite score', () => {
-  const r = scoreWindow([5, 5, 5, 5, 5], [[T0, 6], [T0 + 1, 6], [T0 + 2, 6]], 'queue_depth');
+  const r = scoreWindow([0.5, 0.5, 0.5, 0.5, 0.5], [[T0, 0.6], [T0 + 1, 0.6], [T0 + 2, 0.6]], 'queue_depth');
   assert.ok(r);
   assert.ok(Number.isFinite(r.score) && r.score > 3);
   const flat = scoreWindow([5, 5, 5, 5], [[T0, 5], [T0 + 1, 5]], 'queue_depth');
   assert.equal(flat?.score, 0);
+});
+
+void test('a whole-number gauge moving by one unit is no anomaly, moving by several is', () => {
+  const base = [5, 5, 5, 5, 5, 5, 5, 5];
+  const win = (v: number): [number, number][] => [[T0, v], [T0 + 5, v], [T0 + 10, v]];
+  assert.ok((scoreWindow(base, win(6), 'db_connections_in_use')?.score ?? 0) < BAND_Z);
+  assert.ok((scoreWindow(base, win(13), 'db_connections_in_use')?.score ?? 0) >= BAND_Z);
+  assert.equal(resolution([5, 6, 7]), 1);
+  assert.equal(resolution([5, 5.5]), 0);
+});
+
+void test('a cpu driven to its limit is marked saturated; a busier cpu with headroom is not', () => {
+  const ev = analyzeMetrics({
+    series: [
+      series('payment', 'cpu_usage', (i) => (i >= 60 ? 0.97 + 0.01 * noise(i) : 0.26 + 0.02 * noise(i))),
+      series('cart', 'cpu_usage', (i) => (i >= 60 ? 0.45 + 0.01 * noise(i) : 0.3 + 0.02 * noise(i))),
+      series('catalog', 'memory_usage_rate_percent', (i) => (i >= 60 ? 85 + noise(i) : 40 + noise(i))),
+      series('orders', 'memory_usage_bytes', (i) => (i >= 60 ? 9e8 : 3e8 + 1e6 * noise(i))),
+    ],
+    incidentStart: T0 + 600,
+  });
+  const sat = (svc: string): boolean | undefined => ev.findings.find((f) => f.service === svc)?.id.endsWith(SATURATION_SUFFIX);
+  assert.equal(sat('payment'), true);
+  assert.match(ev.findings.find((f) => f.service === 'payment')?.summary ?? '', /saturated at 9\d% of its limit/);
+  assert.equal(sat('cart'), false);
+  assert.equal(sat('catalog'), true);
+  // Bytes have no known limit.
+  assert.equal(sat('orders'), false);
 });
 
 void test('a drop in a down-is-bad metric is recorded as down', () => {
@@ -70,6 +99,22 @@ void test('a new error template in one service stands out and a steady INFO temp
   assert.equal(f?.service, 'payment');
   assert.match(f?.indicator ?? '', /^log:charge failed for order <\*> card <\*> declined by <\*>/);
   assert.match(f?.summary ?? '', /new/);
+});
+
+void test('a template seen before counts only when its rate rose beyond chance', () => {
+  const logs: LogRecord[] = [];
+  // 1800 s before the incident: a vacuum line every ~22 s and a retry line every 180 s.
+  for (let i = 0; i < 82; i++) logs.push({ timestamp: T0 + i * 22, service: 'db', instance: 'db-0', level: 'INFO', message: `automatic vacuum of table "t${i % 4}": tuples: ${i * 7} removed` });
+  for (let i = 0; i < 10; i++) logs.push({ timestamp: T0 + i * 180, service: 'api', instance: 'api-1', level: 'WARN', message: `retrying call to db after ${i * 13 + 100}ms` });
+  const start = T0 + 1800;
+  // 75 s of incident: 6 vacuum lines (expected ~3.4: a wobble) and 30 retries (expected ~0.4).
+  for (let i = 0; i < 6; i++) logs.push({ timestamp: start + i * 12, service: 'db', instance: 'db-0', level: 'INFO', message: `automatic vacuum of table "t${i % 4}": tuples: ${i * 5} removed` });
+  for (let i = 0; i < 30; i++) logs.push({ timestamp: start + i * 2.5, service: 'api', instance: 'api-1', level: 'WARN', message: `retrying call to db after ${i * 11 + 100}ms` });
+  const ev = analyzeLogs({ logs, incidentStart: start });
+  assert.deepEqual(ev.findings.map((f) => f.service), ['api']);
+  assert.ok(poissonTail(6, 3.4) > 0.1);
+  assert.ok(poissonTail(30, 0.4) < 1e-9);
+  assert.equal(poissonTail(0, 2), 1);
 });
 
 void test('log quotes are sanitized and truncated', () => {
@@ -119,6 +164,50 @@ void test('without spans before the incident, error rates are compared with the 
   const f = ev.findings.find((x) => x.id.endsWith(':errors'));
   assert.equal(f?.service, 'payment');
   assert.match(f?.summary ?? '', /no spans before the incident/);
+});
+
+void test('a server span whose only child runs in a database is its own slowness, not the network into the database', () => {
+  const spans: Span[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = T0 + i * 10;
+    const slow = t >= T0 + 300;
+    // payment's server span (called by checkout) runs one query in payments-db, no client span recorded.
+    spans.push(span(`t${i}`, `a${i}`, null, 'checkout', t, slow ? 900 : 120, 'ok'));
+    spans.push(span(`t${i}`, `b${i}`, `a${i}`, 'payment', t, slow ? 850 : 80, 'ok'));
+    spans.push(span(`t${i}`, `c${i}`, `b${i}`, 'payments-db', t, 5, 'ok'));
+  }
+  const ev = analyzeTraces({ spans, incidentStart: T0 + 300 });
+  assert.ok(!ev.findings.some((f) => f.service === 'payments-db'), JSON.stringify(ev.findings.map((f) => f.id)));
+  assert.equal(ev.findings.find((f) => f.id.endsWith(':latency'))?.service, 'payment');
+
+  // With a client span (nested in payment's server span), its self time is the gap between client and server.
+  const withClient: Span[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = T0 + i * 10;
+    const slow = t >= T0 + 300;
+    withClient.push(span(`t${i}`, `a${i}`, null, 'payment', t, slow ? 700 : 60, 'ok'));
+    withClient.push({ ...span(`t${i}`, `k${i}`, `a${i}`, 'payment', t, slow ? 650 : 10, 'ok'), operation: 'db client' });
+    withClient.push(span(`t${i}`, `c${i}`, `k${i}`, 'payments-db', t, 5, 'ok'));
+  }
+  const net = analyzeTraces({ spans: withClient, incidentStart: T0 + 300 }).findings.find((f) => f.indicator === 'network:incoming');
+  assert.equal(net?.service, 'payments-db');
+});
+
+void test('a p90 moved by two slow spans among a few is noise; most spans slower is a shift', () => {
+  const spans: Span[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = T0 + i * 10;
+    const during = t >= T0 + 500;
+    spans.push(span(`t${i}`, `a${i}`, null, 'catalog', t, 20 + (i % 5), 'ok'));
+    // catalog-db: two slow queries in the 10 incident spans lift their p90 but not the bulk.
+    spans.push(span(`t${i}`, `d${i}`, `a${i}`, 'catalog-db', t, during && (i === 52 || i === 57) ? 12 : 7 + (i % 3) * 0.3, 'ok'));
+    spans.push(span(`t${i}`, `e${i}`, null, 'cart', t, during ? 40 + (i % 4) : 10 + (i % 4), 'ok'));
+  }
+  const ev = analyzeTraces({ spans, incidentStart: T0 + 500 });
+  const slow = ev.findings.filter((f) => f.id.endsWith(':latency')).map((f) => f.service);
+  assert.deepEqual(slow, ['cart']);
+  assert.ok(binomialTail(2, 10, 0.1) > 0.2);
+  assert.ok(binomialTail(10, 10, 0.1) < 1e-9);
 });
 
 void test('topology blast radius and recent changes scored by recency', () => {

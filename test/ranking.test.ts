@@ -4,10 +4,15 @@ import {
   alertSymptoms,
   anomalousReach,
   buildGraph,
+  callerInducedDemand,
+  explainedShare,
   onsetFactor,
   personalizedPageRank,
   propagationFactor,
   rankCandidates,
+  serviceOnsets,
+  serviceStrengths,
+  withSaturation,
 } from '../src/ranking/rank-candidates.js';
 import type { Finding, SourceEvidence } from '../src/schemas/evidence.js';
 import type { Topology } from '../src/schemas/telemetry.js';
@@ -132,6 +137,87 @@ void test('anomaly traversal: a service reached from the alert through anomalous
   });
   assert.equal(ranked[0]?.service, 'db');
   assert.ok(ranked.find((c) => c.service === 'disk')?.reasons.some((r) => /no chain of anomalous calls leads from site to disk/.test(r)));
+});
+
+function saturation(service: string, indicator: string, score: number, onset: number | null): Finding {
+  return { ...metric(service, indicator, score, onset), id: `metrics:${service}::${indicator}:saturation` };
+}
+
+void test('connections a database holds for its saturated caller are the caller\'s doing', () => {
+  const topology = topo([['checkout', 'payment'], ['payment', 'payments-db']]);
+  const evidence = [
+    metrics([
+      metric('payment', 'latency_p99_seconds', 30, T0),
+      saturation('payment', 'cpu_usage', 25, T0),
+      metric('payments-db', 'db_connections_in_use', 60, T0),
+    ]),
+  ];
+  const induced = callerInducedDemand(evidence, buildGraph(topology, []));
+  assert.deepEqual([...induced], [['metrics:payments-db::db_connections_in_use', 'payment']]);
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['checkout'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'payment');
+  assert.ok(!ranked.some((c) => c.service === 'payments-db' && c.score > 0));
+  assert.ok(ranked.find((c) => c.service === 'payments-db')?.reasons.some((r) => /db_connections_in_use moved with the trouble of its caller payment/.test(r)));
+  // A database whose connections rose before its caller was in any trouble is not explained by it.
+  const early = [metrics([metric('payment', 'latency_p99_seconds', 30, T0 + 60), metric('payments-db', 'db_connections_in_use', 60, T0)])];
+  assert.equal(callerInducedDemand(early, buildGraph(topology, [])).size, 0);
+});
+
+void test('a service with its own resource saturated is not explained by a callee that went wrong at the same time', () => {
+  const topology = topo([['checkout', 'payment'], ['payment', 'payments-db']]);
+  const evidence = [
+    metrics([
+      metric('payment', 'latency_p99_seconds', 100, T0),
+      saturation('payment', 'cpu_usage', 20, T0),
+      metric('payments-db', 'latency_p99_seconds', 80, T0),
+    ]),
+  ];
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['checkout'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'payment');
+  assert.ok(!ranked[0]?.reasons.some((r) => /callee payments-db .* may explain/.test(r)));
+  const graph = buildGraph(topology, []);
+  const anomaly = new Map([['payment', 1], ['payments-db', 0.8]]);
+  const onsets = new Map([['payment', { at: T0 }], ['payments-db', { at: T0 }]]);
+  assert.equal(propagationFactor('payment', anomaly, onsets, graph, { saturated: new Set(['payment']) }).factor, 1);
+  assert.ok(propagationFactor('payment', anomaly, onsets, graph).factor < 1);
+  // A saturated resource counts as strong as its source's strongest finding (an error
+  // rate from a near-zero baseline reaches z-scores no utilization can).
+  const strengths = serviceStrengths([metrics([metric('cart', 'error_rate', 200, T0), saturation('payment', 'cpu_usage', 20, T0)])]);
+  const lifted = withSaturation(strengths, new Map([['payment', saturation('payment', 'cpu_usage', 20, T0)]]));
+  assert.equal(lifted.get('metrics')?.get('payment'), 1);
+  assert.equal(strengths.get('metrics')?.get('payment'), 0.1);
+  // A callee whose trouble started earlier still explains it.
+  const earlier = new Map([['payment', { at: T0 + 30 }], ['payments-db', { at: T0 }]]);
+  assert.ok(propagationFactor('payment', anomaly, earlier, graph, { saturated: new Set(['payment']) }).factor < 1);
+});
+
+void test('a callee that only got slower does not explain its caller\'s failures', () => {
+  assert.equal(explainedShare({ errors: 1 }, { latency: 1 }), 0);
+  assert.equal(explainedShare({ errors: 1 }, { errors: 0.3 }), 1);
+  assert.equal(explainedShare({ errors: 0.6, latency: 0.2 }, { latency: 1 }), 0.25);
+  // Unknown on either side: the callee may explain everything.
+  assert.equal(explainedShare({ errors: 1 }, undefined), 1);
+  assert.equal(explainedShare(undefined, { latency: 1 }), 1);
+  const topology = topo([['frontend', 'catalog']]);
+  const ranked = rankCandidates({
+    evidence: [metrics([metric('frontend', 'success_rate_percent', 60, T0), metric('catalog', 'latency_p99_seconds', 50, T0)])],
+    topology,
+    alertedServices: ['frontend'],
+    incidentStart: T0,
+  });
+  assert.equal(ranked[0]?.service, 'frontend');
+  assert.ok(!ranked[0]?.reasons.some((r) => /may explain/.test(r)));
+});
+
+void test('a deploy long before the incident does not date the service\'s trouble', () => {
+  const change: SourceEvidence = {
+    source: 'topology',
+    status: 'ok',
+    stats: {},
+    findings: [{ id: 'topology:frontend:deploy', source: 'topology', service: 'frontend', indicator: 'change:deploy', score: 0.7, onset: T0 - 2400, summary: 'deploy', direction: 'none' }],
+  };
+  const onsets = serviceOnsets([metrics([metric('frontend', 'error_rate', 10, T0 + 20)]), change]);
+  assert.equal(onsets.get('frontend')?.at, T0 + 20);
 });
 
 const REAL_CASES: [string, number][] = [

@@ -33,6 +33,7 @@ import { analysis, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
 import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, statusQuery } from './messages.js';
 import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
+import { HypothesisWorkflow } from './hypothesis-workflow.js';
 import { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
 
 const local = proxyActivities<Activities>(readLocal);
@@ -58,6 +59,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     missingSources: [],
     topologyServices: [],
     candidates: [],
+    hypotheses: [],
     history: null,
     inference: null,
     rootCause: null,
@@ -246,6 +248,29 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       incidentStart,
       alerts: firing().map((a) => ({ labels: a.labels, annotations: a.annotations })),
     });
+
+    // ---- hypotheses: one sub-agent (child workflow) per leading candidate, in parallel ----
+    const leading = status.candidates.slice(0, settings.hypotheses);
+    if (leading.length > 0) {
+      enter('ranking', `investigating ${leading.length} hypothesis(es): ${leading.map((c) => c.service).join(', ')}`);
+      const findings = status.evidence.flatMap((e) => e.findings);
+      const settledHypotheses = await Promise.allSettled(
+        leading.map((c, i) =>
+          executeChild(HypothesisWorkflow, {
+            workflowId: `${input.incidentId}-hypothesis-${round}-${i + 1}`,
+            workflowExecutionTimeout: `${settings.hypothesisTimeoutSeconds}s`,
+            args: [{ incidentId: input.incidentId, service: c.service, rank: i + 1, incidentStart, baselineStart, end: request.end, stepSeconds: settings.metricsStepSeconds, incidentFindings: findings }],
+          }),
+        ),
+      );
+      status.hypotheses = settledHypotheses.map((r, i) =>
+        r.status === 'fulfilled'
+          ? r.value
+          : { service: leading[i]?.service ?? '?', rank: i + 1, verdict: 'not-investigated' as const, evidenceFor: [], evidenceAgainst: [], error: failureMessage(r.reason), toolCalls: 0 },
+      );
+      status.candidates = await computing.rerankCandidates({ candidates: status.candidates, hypotheses: status.hypotheses });
+      note(`hypotheses: ${status.hypotheses.map((h) => `${h.service} ${h.verdict}`).join(', ')}`);
+    }
 
     // ---- history ----
     enter('history', 'looking up similar incidents and runbooks');

@@ -3,7 +3,10 @@
  * both the workflow and its clients (ingest, CLI, tests).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AlertBatch } from '../src/schemas/alert.js';
+import type { Alert, AlertBatch } from '../src/schemas/alert.js';
+import type { CorrelateRequest, CorrelateResponse, CorrelatorState } from '../src/aggregation/correlation.js';
+import type { DeliveryResult, GroupState } from '../src/aggregation/group-state.js';
+import type { AggregationSettings } from '../src/aggregation/settings.js';
 import type { Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
 
 /** Alerts for this incident's group (fire and forget: alerting systems cannot wait). */
@@ -30,3 +33,45 @@ export const killSwitchQuery = defineQuery<KillSwitchState>('kill-switch');
 
 /** The remediation saga's own progress (stage, current step, pauses). */
 export const sagaStatusQuery = defineQuery<SagaProgress>('saga-status');
+
+/* ---- alert aggregation (AlertGroupWorkflow, AlertCorrelatorWorkflow) ---- */
+
+export const ALERT_GROUP_WORKFLOW = 'AlertGroupWorkflow';
+export const ALERT_CORRELATOR_WORKFLOW = 'AlertCorrelatorWorkflow';
+
+/** A batch of one group's alerts; the answer says where each alert went (validated: malformed batches are refused). */
+export const deliverAlertsUpdate = defineUpdate<DeliveryResult, [AlertBatch]>('deliver-alerts');
+
+/** The group's records: incidents, where each alert went, suppressions. */
+export const groupStatusQuery = defineQuery<GroupStatus>('group-status');
+
+/** An incident tells its group (its parent, or a group that merged into it) that it closed. */
+export const incidentClosedSignal = defineSignal<[IncidentClosed]>('incident-closed');
+
+/** Another group's alerts joining an incident this group owns (topology / same-service merge). */
+export const forwardedAlertsSignal = defineSignal<[ForwardedAlerts]>('forwarded-alerts');
+
+/** The correlator's one decision point: inhibition across groups and linked-incident lookup. */
+export const correlateUpdate = defineUpdate<CorrelateResponse[], [CorrelateRequest[]]>('correlate');
+export const correlatorStatusQuery = defineQuery<CorrelatorState>('correlator-status');
+
+export interface IncidentClosed {
+  incidentId: string;
+  outcome: string;
+  /** Alerts the owner could not take any more (its incident had closed): the sender routes them again. */
+  bounced?: Alert[];
+}
+
+export interface ForwardedAlerts {
+  incidentId: string;
+  fromGroup: string;
+  alerts: Alert[];
+  rule: string;
+}
+
+export interface GroupStatus {
+  groupKey: string;
+  groupId: string;
+  settings: AggregationSettings;
+  state: GroupState;
+}

@@ -109,11 +109,30 @@ export function logSeverity(record: Pick<LogRecord, 'level' | 'message'>): LogSe
 
 export const SEVERITY_WEIGHT: Record<LogSeverity, number> = { error: 3, warn: 2, info: 1 };
 
+/** P(X ≥ k) for X ~ Poisson(lambda). */
+export function poissonTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  if (lambda <= 0) return 0;
+  let term = Math.exp(-lambda); // P(X = 0)
+  let below = 0;
+  for (let i = 0; i < k; i++) {
+    below += term;
+    term *= lambda / (i + 1);
+  }
+  return Math.max(0, 1 - below);
+}
+
+/** Significance level for a template seen before to count as surging. @default 0.01 */
+export const SURGE_ALPHA = 0.01;
+
 /**
  * Score of one template's change: level weight times the log-rate surge
  * (log2 of the during/before rate ratio, with a +1 pseudo-count) times a
  * volume term log2(1 + count during). New templates get the surge of a template
- * seen once before, so they never score less than that.
+ * seen once before, so they never score less than that. A template seen before
+ * counts only when its count during the incident is more than its earlier rate
+ * explains (Poisson tail below SURGE_ALPHA): a steady template whose count
+ * wobbles is no evidence.
  */
 export function templateScore(input: {
   before: number;
@@ -128,6 +147,8 @@ export function templateScore(input: {
   const rd = during / Math.max(input.duringSeconds, 1);
   const surge = Math.log2(rd / rb);
   if (surge <= 0.5) return 0;
+  if (before > 0 && poissonTail(during, (before / Math.max(input.beforeSeconds, 1)) * Math.max(input.duringSeconds, 1)) >= SURGE_ALPHA)
+    return 0;
   return SEVERITY_WEIGHT[severity] * surge * Math.log2(1 + during);
 }
 

@@ -11,7 +11,7 @@
  */
 import type { MetricSeries } from '../schemas/telemetry.js';
 import type { Finding, SourceEvidence } from '../schemas/evidence.js';
-import { byScoreThenKey, clockTime, formatNumber, median, robustBaseline } from './robust-stats.js';
+import { byScoreThenKey, clockTime, formatNumber, median, resolution, robustBaseline } from './robust-stats.js';
 
 export type MetricKind =
   | 'cpu'
@@ -36,6 +36,15 @@ export function classifyMetric(metric: string): MetricKind {
   if (/request|rate|count|ops|throughput|qps|rps/.test(m)) return 'traffic';
   if (/disk|io|syscall|fs_/.test(m)) return 'io';
   return 'other';
+}
+
+/**
+ * True for a metric that measures the demand a service receives from its callers
+ * rather than how it serves: request counts and rates, open or in-use connections,
+ * sessions. A callee's demand moves when its callers change how they call it.
+ */
+export function isDemandMetric(metric: string): boolean {
+  return classifyMetric(metric) === 'traffic' || /connection|session/.test(metric.toLowerCase());
 }
 
 /** Which direction of change is bad for a metric: latency up, success rate down, traffic either. */
@@ -116,7 +125,10 @@ export function scoreWindow(
   let magnitude = 0;
   for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
   for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
-  const { center, scale } = robustBaseline(baseline, magnitude);
+  const base = robustBaseline(baseline, magnitude);
+  const { center } = base;
+  // A scale below one step of the instrument's resolution overstates the change.
+  const scale = Math.max(base.scale, resolution([...baseline, ...window.map(([, v]) => v)]));
   const z = window.map(([t, v]) => (v - center) / volumeScale(metric, center, scale, volume?.baseline, volume?.at(t)));
   const rank = Math.floor(window.length * 0.1);
   const up = [...z].sort((a, b) => b - a);
@@ -213,6 +225,36 @@ export function requestVolumes(
   return (s) => byEntity.get(entityKey(s));
 }
 
+/**
+ * Capacity of a utilization metric (cpu, memory): 100 for a percent metric, 1 for a
+ * fraction (every baseline value within 0..1), undefined when the limit is not known
+ * from the data (cores, bytes, millicores).
+ */
+export function utilizationCapacity(metric: string, baseline: readonly number[]): number | undefined {
+  const kind = classifyMetric(metric);
+  if (kind !== 'cpu' && kind !== 'memory') return undefined;
+  if (isPercentMetric(metric)) return 100;
+  if (/bytes|_mib|_mb|_gb|_kb|millicores|cores|seconds/.test(metric)) return undefined;
+  return baseline.length > 0 && baseline.every((v) => v >= 0 && v <= 1) ? 1 : undefined;
+}
+
+/** Share of its limit a saturated resource reaches at least. @default 0.8 */
+export const SATURATION_LEVEL = 0.8;
+
+/**
+ * Whether a utilization rose into saturation: it reached SATURATION_LEVEL of its limit
+ * and used up at least half of the headroom it had (so a resource that always runs
+ * hot is not "saturated by the incident").
+ */
+export function isSaturation(metric: string, baseline: readonly number[], r: WindowScore): boolean {
+  const cap = utilizationCapacity(metric, baseline);
+  if (cap === undefined || r.direction !== 'up') return false;
+  return r.level >= SATURATION_LEVEL * cap && r.level - r.center >= 0.5 * (cap - r.center);
+}
+
+/** Id suffix of a metric finding that shows its resource saturated (see isSaturation). */
+export const SATURATION_SUFFIX = ':saturation';
+
 function describe(s: MetricSeries, r: WindowScore, againstSeparateBaseline: boolean): string {
   const who = s.instance ? `${s.service}/${s.instance}` : s.service;
   const unit = isPercentMetric(s.metric) ? '%' : '';
@@ -222,16 +264,18 @@ function describe(s: MetricSeries, r: WindowScore, againstSeparateBaseline: bool
   return `${who} ${s.metric} ${verb} from ${formatNumber(r.center)}${unit} (${base}) to ${formatNumber(r.level)}${unit}${from} (robust z ${formatNumber(r.score)})`;
 }
 
-function toFinding(s: MetricSeries, r: WindowScore, separate: boolean): Finding {
+function toFinding(s: MetricSeries, r: WindowScore, separate: boolean, baseline: readonly number[]): Finding {
+  const saturated = isSaturation(s.metric, baseline, r);
+  const cap = utilizationCapacity(s.metric, baseline) ?? 1;
   return {
-    id: `metrics:${s.service}:${s.instance}:${s.metric}`,
+    id: `metrics:${s.service}:${s.instance}:${s.metric}${saturated ? SATURATION_SUFFIX : ''}`,
     source: 'metrics',
     service: s.service,
     ...(s.instance ? { instance: s.instance } : {}),
     indicator: s.metric,
     score: r.score,
     onset: r.onset,
-    summary: describe(s, r, separate),
+    summary: `${describe(s, r, separate)}${saturated ? `; saturated at ${Math.round((100 * r.level) / cap)}% of its limit` : ''}`,
     direction: r.direction,
   };
 }
@@ -273,7 +317,7 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
       continue;
     }
     counts.scored++;
-    if (r.score >= minScore) findings.push(toFinding(s, r, false));
+    if (r.score >= minScore) findings.push(toFinding(s, r, false, baseline));
   }
   return finish(findings, counts, input.maxFindings ?? 50);
 }
@@ -316,7 +360,7 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
       continue;
     }
     counts.scored++;
-    if (r.score >= minScore) findings.push(toFinding(s, r, r === rb));
+    if (r.score >= minScore) findings.push(toFinding(s, r, r === rb, r === rb ? separate : past));
   }
   return finish(findings, counts, input.maxFindings ?? 50);
 }

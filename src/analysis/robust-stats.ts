@@ -45,6 +45,15 @@ export function robustBaseline(
   return { center, scale: Math.max(madScale, floor) };
 }
 
+/**
+ * Resolution of a gauge that counts whole things (connections, threads, pods): 1 when
+ * every value is a whole number, else 0 (unknown). A move of one unit is the smallest
+ * change such a gauge can show, so a robust scale below it overstates any change.
+ */
+export function resolution(values: readonly number[]): number {
+  return values.length > 0 && values.every((v) => Number.isInteger(v)) ? 1 : 0;
+}
+
 /** "10:04:20Z" for an epoch-seconds time (UTC). */
 export function clockTime(epochSeconds: number): string {
   return new Date(Math.round(epochSeconds * 1000)).toISOString().slice(11, 19) + 'Z';

@@ -143,7 +143,14 @@ function opStats(index: Map<string, Map<string, Indexed>>, filter: (s: Span) => 
   return out;
 }
 
-/** Per caller→callee edge, the self times of client spans whose children all run in the callee. */
+/**
+ * Per caller→callee edge, the self times of client spans whose children all run in
+ * the callee. A client span is a span nested in a span of its own service (the
+ * caller's server span → its client span → the callee's server span): only then is
+ * its self time the time between client and server. A server span whose only children
+ * run in one callee (no separate client span recorded) is not one: its self time is
+ * the caller's own work.
+ */
 export function clientGaps(
   index: Map<string, Map<string, Indexed>>,
   filter: (s: Span) => boolean,
@@ -154,6 +161,8 @@ export function clientGaps(
     if (!t) continue;
     for (const n of t.values()) {
       if (!filter(n.span) || n.children.length === 0) continue;
+      const parent = n.span.parent_span_id ? t.get(n.span.parent_span_id) : undefined;
+      if (!parent || parent.span.service !== n.span.service) continue;
       const target = n.children[0]?.service;
       if (!target || target === n.span.service || n.children.some((c) => c.service !== target)) continue;
       const k = `${n.span.service}\u0000${target}`;
@@ -173,9 +182,42 @@ export function errorShiftScore(errorsDuring: number, nDuring: number, pRef: num
   return Math.max(0, (pd - p0) / Math.sqrt((p0 * (1 - p0)) / nDuring));
 }
 
-/** Latency shift score: 3 × log2 of the p90 self-time ratio (a doubling scores 3). */
+/** P(X ≥ k) for X ~ Binomial(n, p). */
+export function binomialTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  let term = (1 - p) ** n; // P(X = 0)
+  let below = 0;
+  for (let i = 0; i < k; i++) {
+    below += term;
+    term *= ((n - i) / (i + 1)) * (p / (1 - p));
+  }
+  return Math.max(0, 1 - below);
+}
+
+/** Significance level of the tests that tell a shift from sampling noise. @default 0.01 */
+export const SHIFT_ALPHA = 0.01;
+
+/**
+ * Whether more incident-window values exceed the baseline's p90 than chance allows:
+ * without a shift each exceeds it with probability 0.1, so k of n exceedances is a
+ * shift when P(Binomial(n, 0.1) ≥ k) < SHIFT_ALPHA. A p90 over a handful of spans
+ * moves with one slow span; this keeps such noise out.
+ */
+export function exceedsBaselineP90(before: readonly number[], during: readonly number[]): boolean {
+  const ref = quantile(before, 0.9);
+  let k = 0;
+  for (const v of during) if (v > ref) k++;
+  return binomialTail(k, during.length, 0.1) < SHIFT_ALPHA;
+}
+
+/**
+ * Latency shift score: 3 × log2 of the p90 self-time ratio (a doubling scores 3);
+ * 0 unless the shift is significant (exceedsBaselineP90).
+ */
 export function latencyShiftScore(selfBefore: readonly number[], selfDuring: readonly number[]): number {
   if (selfBefore.length < MIN_SPANS || selfDuring.length < MIN_SPANS) return 0;
+  if (!exceedsBaselineP90(selfBefore, selfDuring)) return 0;
   const b = Math.max(quantile(selfBefore, 0.9), 0.05);
   const d = Math.max(quantile(selfDuring, 0.9), 0.05);
   return Math.max(0, 3 * Math.log2(d / b));

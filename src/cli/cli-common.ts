@@ -23,7 +23,7 @@ export const USAGE = `usage: vigil <command> [flags]
   incidents  list | show <id>            [--json]
   approve    <id> --as <who> [--reason ...] [--json]
   reject     <id> --as <who> [--reason ...] [--json]
-  override   <id> --root-cause <service> --as <who> [--reason ...] [--json]
+  override   <id> --root-cause <service> [--indicator cpu|memory|latency|errors|db_connections|change:deploy] --as <who>
   rediagnose <id> --as <who>             ask for more diagnosis (new evidence, new plan)
   takeover   <id> --as <who>             a person takes over: no further automatic steps
              decisions accept --token <signed approver token> (or $VIGIL_APPROVER_TOKEN)
@@ -32,6 +32,11 @@ export const USAGE = `usage: vigil <command> [flags]
   token      --as <who> [--ttl seconds]  sign an approver token with the dev identity
   report     <id> [--format md|json]
   audit      verify [<path> | --pg] [--json] | export <incident-id> [--out file] [--pg]
+  eval       <dataset-dir> [--out results.json] [--json] [--concurrency 4] [--limit N] [--temporal-address a]
+  replay     <workflow-id | history.json | dir> [--json] [--bundle workflow-bundle.js]
+             replay against the current workflow code (determinism errors with the event) and
+             print the decision timeline; --what-if [--policy file] [--runbooks dir] re-runs the
+             recorded diagnosis with the current ranking, reasoner, planner and that policy
   temporal-cli  print the Temporal CLI vigil uses (building it with Go if needed)
 
 common flags: --data-dir <dir> (default .vigil), --config <vigil.yaml>

@@ -61,7 +61,7 @@ const commands: Record<string, Command> = {
     run: async (v, p) => (await import('./cmd-decide.js')).runDecide('takeover', v, p),
   },
   override: {
-    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, 'root-cause': { type: 'string' }, token: { type: 'string' } },
+    options: { ...common, ...json, as: { type: 'string' }, reason: { type: 'string' }, 'root-cause': { type: 'string' }, indicator: { type: 'string' }, token: { type: 'string' } },
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-decide.js')).runDecide('override', v, p),
   },
@@ -84,6 +84,12 @@ const commands: Record<string, Command> = {
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-audit.js')).runAudit(v, p),
   },
+  eval: { options: { ...json, out: { type: 'string' }, concurrency: { type: 'string' }, limit: { type: 'string' }, 'temporal-address': { type: 'string' }, baseline: { type: 'string' }, keep: { type: 'string' } }, allowPositionals: true, run: async (v, p) => (await import('./cmd-eval.js')).runEvalCommand(v, p) },
+  replay: {
+    options: { ...common, ...json, 'what-if': { type: 'boolean' }, policy: { type: 'string' }, runbooks: { type: 'string' }, bundle: { type: 'string' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-replay.js')).runReplay(v, p),
+  },
   'temporal-cli': { options: {}, run: async () => (await import('./cmd-temporal-cli.js')).runTemporalCli() },
 };
 
@@ -105,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`vigil ${name}: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (['dev', 'demo', 'worker'].includes(name)) (await import('../temporal/runtime.js')).installTemporalRuntime();
+  if (['dev', 'demo'].includes(name)) (await import('../temporal/runtime.js')).installTemporalRuntime();
   try {
     return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
   } catch (err) {

@@ -26,6 +26,8 @@ export interface DevStackOptions {
   uiPort?: number;
   ingestPort?: number;
   simulatorPort?: number;
+  /** The worker's GET /metrics port (0 = any free port, false = off). @default 0 */
+  metricsPort?: number | false;
   seed?: number;
   settings?: Partial<IncidentSettings>;
   policyFile?: string;
@@ -70,7 +72,11 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         incident: opts.settings ?? {},
       },
     });
-    const worker = await createVigilWorker(config, { connection: server.env.nativeConnection });
+    const worker = await createVigilWorker(config, {
+      connection: server.env.nativeConnection,
+      observability: { logger: opts.logger, metricsPort: opts.metricsPort ?? 0, metricsHost: '127.0.0.1' },
+    });
+    if (worker.metricsUrl) say(`worker metrics at ${worker.metricsUrl}`);
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();

@@ -2,20 +2,28 @@
  * Fuses the evidence of every source with the dependency graph into ranked
  * root-cause candidates. Each signal is a small exported pure helper:
  *
+ 0. callerInducedDemand: demand findings of a callee (requests, connections in use)
+ *    whose caller is in trouble from no later are the caller's doing and set aside.
  * 1. serviceStrengths: per source, each service's strongest finding, normalized by
- *    the source's strongest (0..1); anomaly(s) = weighted mean over the sources that
- *    returned findings (metrics, traces, logs 1; topology changes 0.5).
- * 2. serviceOnsets: earliest onset of a service's significant findings.
- * 3. propagationFactor: a service whose callee is at least as anomalous and began no
- *    later is discounted (its anomaly is explained by the callee): factor
- *    1 - 0.5 * min(1, max callee anomaly / own anomaly). Healthy callees: factor 1.
+ *    the source's strongest (0..1); a saturated resource (cpu/memory near its limit,
+ *    see analysis/metrics isSaturation) counts as its source's strongest
+ *    (withSaturation); anomaly(s) = weighted mean over the sources that returned
+ *    findings (metrics, traces, logs 1; topology changes 0.5).
+ * 2. serviceOnsets: earliest onset of a service's significant observed anomalies.
+ * 3. propagationFactor: a service whose callee is at least as anomalous and can
+ *    explain it is discounted: factor 1 - 0.5 * min(1, max callee anomaly ×
+ *    calleeExplains / own anomaly). calleeExplains is 0 for a callee whose trouble
+ *    began later, 0 for a saturated caller unless the callee began strictly earlier,
+ *    and else the share of the caller's symptoms of a family the callee also shows
+ *    (errors explain errors, latency explains latency). Healthy callees: factor 1.
  * 4. onsetFactor: 1 - 0.25 * share of anomalous services whose onset is strictly
  *    earlier (earlier onset is more likely the cause).
  * 5. pathFactor (anomaly traversal): 0.5 for services not reachable from an alerted
  *    service through anomalous callees (they cannot explain the alert through a chain
  *    of degraded calls; this includes services outside its dependency scope).
  * 6. personalizedPageRank on the call graph (walks from a caller to its anomalous
- *    callees, MicroRCA-style), personalized by anomaly; mixed in at 30%.
+ *    callees, MicroRCA-style, weighted by how far the callee can explain the caller's
+ *    kind of symptom), personalized by anomaly; mixed in at 30%.
  *
  * score = 0.7 * anomaly * propagation * onset * path + 0.3 * pagerank / max pagerank.
  *
@@ -26,7 +34,7 @@
  */
 import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
 import type { Topology } from '../schemas/telemetry.js';
-import { classifyMetric } from '../analysis/metrics.js';
+import { classifyMetric, isDemandMetric, SATURATION_SUFFIX } from '../analysis/metrics.js';
 import { clockTime, formatNumber } from '../analysis/robust-stats.js';
 
 export const SOURCE_WEIGHT: Record<SourceEvidence['source'], number> = {
@@ -100,10 +108,16 @@ export function combinedAnomaly(strengths: Map<SourceEvidence['source'], Map<str
   return out;
 }
 
-/** Earliest onset of the findings of each service scoring at least half its strongest finding in that source. */
+/**
+ * Earliest onset of the findings of each service scoring at least half its strongest
+ * finding in that source. Only observed anomalies (metrics, logs, traces) date a
+ * service's trouble: a change (topology) is a possible cause, and a deploy an hour
+ * before says nothing about which service went wrong first.
+ */
 export function serviceOnsets(evidence: readonly SourceEvidence[]): Map<string, { at: number; finding: Finding }> {
   const out = new Map<string, { at: number; finding: Finding }>();
   for (const ev of evidence) {
+    if (ev.source === 'topology') continue;
     const max = new Map<string, number>();
     for (const f of ev.findings) max.set(f.service, Math.max(max.get(f.service) ?? 0, f.score));
     for (const f of ev.findings) {
@@ -115,29 +129,98 @@ export function serviceOnsets(evidence: readonly SourceEvidence[]): Map<string, 
   return out;
 }
 
+/** Strength (0..1, normalized within each source) of a service's symptoms per family. */
+export type SymptomProfile = Partial<Record<Symptom, number>>;
+
+/**
+ * Per service, its strongest finding of each symptom family (errors, latency) as a
+ * share of its source's strongest finding. Causes (resources, logs, changes) and
+ * demand (traffic) are no symptom and do not appear.
+ */
+export function symptomProfiles(evidence: readonly SourceEvidence[]): Map<string, SymptomProfile> {
+  const out = new Map<string, SymptomProfile>();
+  for (const ev of evidence) {
+    let max = 0;
+    for (const f of ev.findings) max = Math.max(max, f.score);
+    if (max <= 0) continue;
+    for (const f of ev.findings) {
+      const k = findingSymptom(f);
+      if (k !== 'latency' && k !== 'errors') continue;
+      const p = out.get(f.service) ?? {};
+      p[k] = Math.max(p[k] ?? 0, f.score / max);
+      out.set(f.service, p);
+    }
+  }
+  return out;
+}
+
+/**
+ * Share (0..1) of a caller's symptoms that a callee can explain: a callee passes on
+ * what its callers see of it, errors as errors and slowness as slowness, so a
+ * callee that only got slower does not explain its caller's failures. The share is
+ * the caller's symptom strength in the families the callee shows over its total.
+ * 1 when either side shows no symptom (what the callee passes on is then unknown).
+ */
+export function explainedShare(caller: SymptomProfile | undefined, callee: SymptomProfile | undefined): number {
+  const fams: Symptom[] = ['errors', 'latency'];
+  const total = fams.reduce((a, k) => a + (caller?.[k] ?? 0), 0);
+  const calleeShows = fams.some((k) => (callee?.[k] ?? 0) > 0);
+  if (total <= 0 || !calleeShows) return 1;
+  return fams.reduce((a, k) => a + ((callee?.[k] ?? 0) > 0 ? (caller?.[k] ?? 0) : 0), 0) / total;
+}
+
+/** What decides whether a callee can explain its caller, beyond the call graph. */
+export interface ExplanationContext {
+  /** Symptom strengths per service (symptomProfiles); without them every symptom counts. */
+  profiles?: ReadonlyMap<string, SymptomProfile>;
+  /** Services whose own resource is saturated (saturatedServices). */
+  saturated?: ReadonlySet<string>;
+}
+
+/**
+ * How far (0..1) the anomaly of `callee` can explain that of its caller: 0 when the
+ * callee's trouble began later than the caller's (unknown onsets count as "no
+ * later"); 0 when the caller's own resource is saturated, which explains its
+ * symptoms itself, unless the callee's trouble began strictly earlier; otherwise the
+ * share of the caller's symptoms the callee shows (explainedShare).
+ */
+export function calleeExplains(
+  caller: string,
+  callee: string,
+  onsets: ReadonlyMap<string, { at: number }>,
+  context: ExplanationContext & { ignoreLaterOnset?: boolean } = {},
+): number {
+  const mine = onsets.get(caller)?.at;
+  const theirs = onsets.get(callee)?.at;
+  const known = mine !== undefined && theirs !== undefined;
+  if (known && theirs > mine && !context.ignoreLaterOnset) return 0;
+  if (context.saturated?.has(caller) && !(known && theirs < mine)) return 0;
+  return context.profiles ? explainedShare(context.profiles.get(caller), context.profiles.get(callee)) : 1;
+}
+
 /**
  * Discount for a service whose anomaly is explained by a callee that is at least as
- * anomalous and started no later (unknown onsets count as "no later").
+ * anomalous: factor 1 - 0.5 × min(1, best callee anomaly × calleeExplains / own).
  */
 export function propagationFactor(
   service: string,
   anomaly: ReadonlyMap<string, number>,
   onsets: ReadonlyMap<string, { at: number }>,
   graph: Graph,
+  context: ExplanationContext = {},
 ): { factor: number; explainedBy: string | null; healthyCallees: string[] } {
   const own = anomaly.get(service) ?? 0;
-  const mine = onsets.get(service)?.at;
   let best = 0;
   let explainedBy: string | null = null;
   const healthy: string[] = [];
   for (const c of graph.callees.get(service) ?? []) {
-    const a = anomaly.get(c) ?? 0;
-    if (a === 0) {
+    const raw = anomaly.get(c) ?? 0;
+    if (raw === 0) {
       healthy.push(c);
       continue;
     }
-    const theirs = onsets.get(c)?.at;
-    if (mine !== undefined && theirs !== undefined && theirs > mine) continue;
+    const a = raw * calleeExplains(service, c, onsets, context);
+    if (a <= 0) continue;
     if (a > best || (a === best && explainedBy !== null && cmp(c, explainedBy) < 0)) {
       best = a;
       explainedBy = c;
@@ -180,7 +263,7 @@ export function dependencyScope(graph: Graph, alerted: readonly string[]): Set<s
 export function personalizedPageRank(
   graph: Graph,
   anomaly: ReadonlyMap<string, number>,
-  options: { damping?: number; iterations?: number } = {},
+  options: { damping?: number; iterations?: number; explains?: (caller: string, callee: string) => number } = {},
 ): Map<string, number> {
   const damping = options.damping ?? 0.85;
   const iterations = options.iterations ?? 50;
@@ -194,7 +277,7 @@ export function personalizedPageRank(
   const out = new Map<string, { to: string; w: number }[]>();
   for (const n of nodes) {
     const moves: { to: string; w: number }[] = [{ to: n, w: a(n) }];
-    for (const c of graph.callees.get(n) ?? []) moves.push({ to: c, w: a(c) });
+    for (const c of graph.callees.get(n) ?? []) moves.push({ to: c, w: a(c) * (options.explains?.(n, c) ?? 1) });
     for (const p of graph.callers.get(n) ?? []) moves.push({ to: p, w: 0.1 * a(p) });
     const sum = moves.reduce((x, m) => x + m.w, 0);
     out.set(n, moves.map((m) => ({ to: m.to, w: m.w / sum })));
@@ -330,20 +413,116 @@ export function attributeEdgeFindings(evidence: readonly SourceEvidence[], graph
   });
 }
 
+/** Services with a metric finding that shows a resource saturated (cpu or memory near its limit). */
+export function saturatedServices(evidence: readonly SourceEvidence[]): Map<string, Finding> {
+  const out = new Map<string, Finding>();
+  for (const ev of evidence) {
+    if (ev.source !== 'metrics') continue;
+    for (const f of ev.findings) {
+      if (!f.id.endsWith(SATURATION_SUFFIX)) continue;
+      const cur = out.get(f.service);
+      if (!cur || f.score > cur.score) out.set(f.service, f);
+    }
+  }
+  return out;
+}
+
+/**
+ * Demand findings (request counts, connections in use: isDemandMetric) of a service
+ * whose caller is itself in trouble from no later: the callee receives what its
+ * callers send, so more connections held or a traffic swing there is the caller's
+ * doing, not a fault of the callee. The caller must have a finding other than
+ * demand (two services whose traffic moved do not explain each other). Returns
+ * finding id → the caller that explains it.
+ */
+export function callerInducedDemand(
+  evidence: readonly SourceEvidence[],
+  graph: Graph,
+): Map<string, string> {
+  const troubled = new Map<string, number | null>();
+  for (const ev of evidence) {
+    if (ev.source === 'topology') continue;
+    for (const f of ev.findings) {
+      if (ev.source === 'metrics' && isDemandMetric(f.indicator)) continue;
+      const cur = troubled.get(f.service);
+      const at = f.onset;
+      if (cur === undefined) troubled.set(f.service, at);
+      else if (at !== null && (cur === null || at < cur)) troubled.set(f.service, at);
+    }
+  }
+  const out = new Map<string, string>();
+  for (const ev of evidence) {
+    if (ev.source !== 'metrics') continue;
+    for (const f of ev.findings) {
+      if (!isDemandMetric(f.indicator)) continue;
+      for (const caller of graph.callers.get(f.service) ?? []) {
+        if (!troubled.has(caller)) continue;
+        const at = troubled.get(caller) ?? null;
+        if (at === null || f.onset === null || at <= f.onset) {
+          out.set(f.id, caller);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Evidence without the given findings. */
+function withoutFindings(evidence: readonly SourceEvidence[], drop: ReadonlyMap<string, unknown>): SourceEvidence[] {
+  if (drop.size === 0) return [...evidence];
+  return evidence.map((ev) => ({ ...ev, findings: ev.findings.filter((f) => !drop.has(f.id)) }));
+}
+
+/**
+ * A saturated resource is strong evidence for its own service: its metrics strength
+ * counts as the source's strongest, whatever the z-scores of other series (an error
+ * rate from a near-zero baseline reaches z-scores no utilization can).
+ */
+export function withSaturation(
+  strengths: Map<SourceEvidence['source'], Map<string, number>>,
+  saturated: ReadonlyMap<string, Finding>,
+): Map<SourceEvidence['source'], Map<string, number>> {
+  const out = new Map([...strengths].map(([src, m]) => [src, new Map(m)] as const));
+  const metrics = out.get('metrics');
+  if (metrics) for (const svc of saturated.keys()) metrics.set(svc, 1);
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
   const symptoms = alertSymptoms(input.alerts);
-  const evidence = focusOnSymptom(attributeEdgeFindings(input.evidence, graph), symptoms);
-  const strengths = serviceStrengths(evidence);
+  const focused = focusOnSymptom(attributeEdgeFindings(input.evidence, graph), symptoms);
+  const induced = callerInducedDemand(focused, graph);
+  const evidence = withoutFindings(focused, induced);
+  const saturated = saturatedServices(evidence);
+  const strengths = withSaturation(serviceStrengths(evidence), saturated);
   const anomaly = combinedAnomaly(strengths);
   const onsets = serviceOnsets(evidence);
+  const profiles = symptomProfiles(evidence);
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
   const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
-  const ppr = personalizedPageRank(graph, anomaly);
+  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
+  // The walk follows explanations of kind, not of time: onsets in coarse or sampled data are
+  // too noisy to cut edges of the walk, and onsetFactor already weighs them.
+  const ppr = personalizedPageRank(graph, anomaly, {
+    explains: (caller, callee) => calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
+  });
   let pprMax = 0;
   for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);
+
+  const setAside = new Map<string, string[]>();
+  for (const ev of focused)
+    for (const f of ev.findings) {
+      const caller = induced.get(f.id);
+      if (caller === undefined) continue;
+      const why = `${f.service}'s ${f.indicator} moved with the trouble of its caller ${caller} (demand its callers send), so it is not counted against ${f.service}`;
+      const list = setAside.get(f.service) ?? [];
+      if (!list.includes(why)) list.push(why);
+      setAside.set(f.service, list);
+    }
 
   const byService = new Map<string, Finding[]>();
   for (const ev of evidence) for (const f of ev.findings) byService.set(f.service, [...(byService.get(f.service) ?? []), f]);
@@ -352,7 +531,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const services = [...new Set([...anomaly.keys()])].sort(cmp);
   for (const svc of services) {
     const own = anomaly.get(svc) ?? 0;
-    const prop = propagationFactor(svc, anomaly, onsets, graph);
+    const prop = propagationFactor(svc, anomaly, onsets, graph, explanation);
     const onF = onsetFactor(svc, onsets);
     const pathF = reach && !reach.has(svc) ? OFF_PATH_FACTOR : 1;
     const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
@@ -395,6 +574,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
+    reasons.push(...(setAside.get(svc) ?? []));
     if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);
     else if (reach && !reach.has(svc)) reasons.push(`no chain of anomalous calls leads from ${alertedKnown.join(', ')} to ${svc}`);
     const instance = dominantInstance(findings);
@@ -414,7 +594,10 @@ export function rankCandidates(input: RankingInput): Candidate[] {
         candidates.push({
           service: svc,
           score: 0,
-          reasons: [`no anomaly found; listed because ${svc} is in the dependency scope of ${alertedKnown.join(', ')}`],
+          reasons: [
+            `no anomaly found; listed because ${svc} is in the dependency scope of ${alertedKnown.join(', ')}`,
+            ...(setAside.get(svc) ?? []),
+          ],
           findingIds: [],
         });
   candidates.sort((a, b) => b.score - a.score || cmp(a.service, b.service));

@@ -55,6 +55,16 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   });
   lines.push('');
 
+  if (s.hypotheses.length) {
+    lines.push('## Hypotheses investigated', '');
+    for (const h of s.hypotheses) {
+      lines.push(`- **${h.service}** (ranked ${h.rank}): ${h.verdict}${h.error ? ` (${quoteUntrusted(h.error, 200)})` : ''}`);
+      for (const f of h.evidenceFor) lines.push(`  - for: ${quoteUntrusted(f, 300)}`);
+      for (const a of h.evidenceAgainst) lines.push(`  - against: ${quoteUntrusted(a, 300)}`);
+    }
+    lines.push('');
+  }
+
   if (s.inference) {
     lines.push('## Inference', '');
     lines.push(`Decided by: ${s.inference.decidedBy}${s.inference.handOff ? ` (handed to a person: ${s.inference.handOffReason ?? 'see notes'})` : ''}`, '');

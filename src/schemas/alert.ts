@@ -28,6 +28,8 @@ export const AlertBatch = z.object({
   alerts: z.array(Alert).min(1),
   /** Idempotency: the delivery id (hash of the request body and group) so redeliveries change nothing. */
   deliveryId: z.string().min(1),
+  /** A line for the incident's timeline (set by the alert group, e.g. which rule merged these alerts). */
+  note: z.string().max(4000).optional(),
 });
 export type AlertBatch = z.infer<typeof AlertBatch>;
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
 import { AuditConfig } from '../audit/audit-config.js';
+import { ObservabilityConfig } from '../observability/config.js';
 import { parseTemplate } from '../mcp/registry-templates.js';
 
 export const McpServerConfig = z.discriminatedUnion('transport', [
@@ -114,5 +115,7 @@ export const VigilConfig = z.object({
   incident: IncidentSettings.partial().default({}),
   /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */
   audit: AuditConfig.default({ store: 'jsonl', fsync: true, postgres: { table: 'vigil_audit' }, redaction: { piiFields: [], piiPatterns: [] } }),
+  /** Worker metrics (GET /metrics), the Temporal SDK's metrics, tracing, value baseline, SLI drift (src/observability/config.ts). */
+  observability: ObservabilityConfig.optional(),
 });
 export type VigilConfig = z.infer<typeof VigilConfig>;

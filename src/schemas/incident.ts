@@ -17,6 +17,9 @@ export const IncidentSettings = z.object({
   /** How far past the alert start telemetry is read (the alert may be old: a replayed case). */
   incidentWindowSeconds: z.number().int().positive().default(900),
   metricsStepSeconds: z.number().positive().default(15),
+  /** How many leading candidates sub-agents investigate, and how long each may take. */
+  hypotheses: z.number().int().min(0).max(10).default(3),
+  hypothesisTimeoutSeconds: z.number().int().positive().default(120),
   /** Links for the report. */
   temporalUiUrl: z.string().optional(),
 });
@@ -29,6 +32,14 @@ export const IncidentInput = z.object({
   alerts: z.array(Alert).default([]),
   /** Explicit settings (tests, eval); omitted ones come from the worker's configuration. */
   settings: IncidentSettings.partial().optional(),
+  /** Set when an alert group opened the incident: the group (told when the incident closes), the severity mapping, timeline notes. */
+  aggregation: z
+    .object({
+      groupId: z.string().min(1),
+      severityMap: z.record(z.string(), Severity).optional(),
+      notes: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 export type IncidentInput = z.infer<typeof IncidentInput>;
 
@@ -230,6 +241,8 @@ export const IncidentStatus = z.object({
   /** Services the topology knows: an override must name one of them. */
   topologyServices: z.array(z.string()),
   candidates: z.array(Candidate),
+  /** The sub-agents' verdicts on the leading hypotheses (the candidates are re-ranked with them). */
+  hypotheses: z.array(z.lazy(() => Hypothesis)).default([]),
   history: History.nullable(),
   inference: Inference.nullable(),
   /** The root cause acted on: the inference's, or a person's override. */
@@ -276,3 +289,17 @@ export const SagaProgress = z.object({
   notes: z.array(z.string()),
 });
 export type SagaProgress = z.infer<typeof SagaProgress>;
+
+/** One root-cause hypothesis investigated by a sub-agent (a child workflow), with its verdict. */
+export const HypothesisVerdict = z.enum(['supported', 'refuted', 'inconclusive', 'not-investigated']);
+export type HypothesisVerdict = z.infer<typeof HypothesisVerdict>;
+export const Hypothesis = z.object({
+  service: z.string(),
+  rank: z.number().int().positive().describe('its place in the ranking before investigation'),
+  verdict: HypothesisVerdict,
+  evidenceFor: z.array(z.string()),
+  evidenceAgainst: z.array(z.string()),
+  error: z.string().optional().describe('why it was not investigated'),
+  toolCalls: z.number().int().nonnegative().default(0),
+});
+export type Hypothesis = z.infer<typeof Hypothesis>;

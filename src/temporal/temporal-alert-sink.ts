@@ -1,53 +1,111 @@
 /**
- * The AlertSink that hands alerts to Temporal: one `signalWithStart` per aggregation
- * group, so concurrent deliveries for one group land in the same incident workflow
- * and a redelivery (same deliveryId) changes nothing there.
+ * The AlertSink that hands alerts to Temporal: one update-with-start of the group's
+ * AlertGroupWorkflow per batch (workflow id `alert-group-<sha(groupKey)>`, conflict
+ * policy USE_EXISTING), so concurrent deliveries for one group meet in one workflow, a
+ * malformed batch is refused by the update's validator before it enters history, and
+ * the answer names the incident each alert went to (assigned before group_wait ends).
+ * The group decides dedup, inhibition, flapping and merges (workflows/alert-group-workflow.ts).
  */
 import { createHash } from 'node:crypto';
-import { Client, type Connection } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
+import { prettifyError } from 'zod';
 import type { AlertBatch } from '../schemas/alert.js';
-import type { IncidentInput, IncidentSettings } from '../schemas/incident.js';
+import type { IncidentSettings } from '../schemas/incident.js';
 import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../ingest/alert-sink.js';
-import { alertsSignal, INCIDENT_WORKFLOW } from '../../workflows/messages.js';
+import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
+import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
+import { ALERT_GROUP_WORKFLOW, deliverAlertsUpdate } from '../../workflows/messages.js';
 
-/** The incident (workflow) id of a group: stable, so every delivery of the group meets there. */
-export function incidentIdFor(groupKey: string): string {
-  return `incident-${createHash('sha256').update(groupKey).digest('hex').slice(0, 16)}`;
+function groupHash(groupKey: string): string {
+  return createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
+}
+
+/** The aggregation workflow of a group: stable, so every delivery of the group meets there. */
+export function groupIdFor(groupKey: string): string {
+  return `alert-group-${groupHash(groupKey)}`;
+}
+
+/** The prefix of a group's incident ids (`<prefix>-1`, `<prefix>-2`, ...). */
+export function incidentPrefixFor(groupKey: string): string {
+  return `incident-${groupHash(groupKey)}`;
+}
+
+/** The id the group's first incident gets. */
+export function incidentIdFor(groupKey: string, n = 1): string {
+  return `${incidentPrefixFor(groupKey)}-${n}`;
+}
+
+/** Thrown when the group workflow refuses a batch (its update validator): not retryable as is. */
+export class BatchRefusedError extends Error {
+  override readonly name = 'BatchRefusedError';
+}
+
+export interface TemporalAlertSinkOptions {
+  taskQueue: string;
+  /** Incident settings handed to each incident (its group wait is the aggregation's). */
+  settings?: Partial<IncidentSettings>;
+  /**
+   * Aggregation settings for new groups. `groupWaitSeconds` defaults to
+   * `settings.groupWaitSeconds`, so callers that only set incident settings keep their timing.
+   */
+  aggregation?: AggregationSettingsInput;
 }
 
 export class TemporalAlertSink implements AlertSink {
+  private readonly settings: AggregationSettings;
+
   constructor(
     private readonly client: Client,
     private readonly connection: Connection,
-    private readonly opts: { taskQueue: string; settings?: Partial<IncidentSettings> },
-  ) {}
+    private readonly opts: TemporalAlertSinkOptions,
+  ) {
+    const parsed = AggregationSettings.safeParse({
+      ...(opts.settings?.groupWaitSeconds !== undefined ? { groupWaitSeconds: opts.settings.groupWaitSeconds } : {}),
+      ...opts.aggregation,
+      incident: { ...opts.settings, ...opts.aggregation?.incident },
+    });
+    if (!parsed.success) throw new Error(`invalid aggregation settings:\n${prettifyError(parsed.error)}`);
+    this.settings = parsed.data;
+  }
+
+  /** The start input of a group's workflow. */
+  groupInput(groupKey: string): AlertGroupInput {
+    return { groupKey, groupId: groupIdFor(groupKey), incidentPrefix: incidentPrefixFor(groupKey), settings: this.settings };
+  }
 
   async deliver(batches: AlertBatch[]): Promise<DeliveredBatch[]> {
+    // Every batch is handed over before the request is answered; a retry of a partly
+    // delivered request is harmless because the groups dedup by delivery and lifecycle.
+    const results = await Promise.all(batches.map((batch) => this.deliverOne(batch)));
+    return results.flat();
+  }
+
+  /** One batch → its group; the answer split by incident (suppressed alerts under the group's id). */
+  async deliverOne(batch: AlertBatch): Promise<DeliveredBatch[]> {
+    const input = this.groupInput(batch.groupKey);
+    let result: DeliveryResult;
     try {
-      // Every batch is handed over before the request is answered; a retry of a partly
-      // delivered request is harmless because the workflow drops known deliveryIds.
-      return await Promise.all(
-        batches.map(async (batch) => {
-          const incidentId = incidentIdFor(batch.groupKey);
-          const input: IncidentInput = {
-            incidentId,
-            groupKey: batch.groupKey,
-            alerts: [],
-            ...(this.opts.settings ? { settings: this.opts.settings } : {}),
-          };
-          await this.client.workflow.signalWithStart(INCIDENT_WORKFLOW, {
-            workflowId: incidentId,
-            taskQueue: this.opts.taskQueue,
-            args: [input],
-            signal: alertsSignal,
-            signalArgs: [batch],
-          });
-          return { incidentId, groupKey: batch.groupKey, fingerprints: batch.alerts.map((a) => a.fingerprint) };
+      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, {
+        args: [batch],
+        startWorkflowOperation: new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
+          workflowId: input.groupId,
+          taskQueue: this.opts.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
         }),
-      );
+      });
     } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
+      }
       throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
     }
+    const byIncident = new Map<string, string[]>();
+    for (const r of result.routes) {
+      const id = r.incidentId ?? result.groupId;
+      byIncident.set(id, [...(byIncident.get(id) ?? []), r.fingerprint]);
+    }
+    return [...byIncident].map(([incidentId, fingerprints]) => ({ incidentId, groupKey: batch.groupKey, fingerprints }));
   }
 
   async ready(): Promise<boolean> {

@@ -10,18 +10,22 @@ import { KILL_SWITCH_WORKFLOW_ID, killSwitchQuery } from '../../workflows/messag
 import { createActivities } from '../../activities/index.js';
 import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
 import { createAuditActivities } from '../audit/audit-activities.js';
+import { createAggregationActivities } from '../aggregation/aggregation-activities.js';
 import { openAuditStore } from '../audit/open-audit-store.js';
 import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
 import { EvidenceStore } from '../evidence/evidence-store.js';
 import { McpClientPool } from '../mcp/mcp-client-pool.js';
 import { ToolGate } from '../mcp/tool-gate.js';
 import type { VigilConfig } from '../schemas/config.js';
+import { startWorkerObservability, type WorkerObservabilityOptions } from '../observability/worker-observability.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 export interface VigilWorker {
   worker: Worker;
   connection: NativeConnection;
+  /** Where this worker serves GET /metrics (observability.metricsPort); undefined when off. */
+  metricsUrl: string | undefined;
   /** Runs until shutdown() (or a fatal error); closes MCP connections afterwards. */
   run(): Promise<void>;
   shutdown(): void;
@@ -29,13 +33,28 @@ export interface VigilWorker {
 
 export async function createVigilWorker(
   config: VigilConfig,
-  opts: { connection?: NativeConnection; workflowBundlePath?: string; identity?: string; extra?: Partial<WorkerOptions> } = {},
+  opts: {
+    connection?: NativeConnection;
+    workflowBundlePath?: string;
+    identity?: string;
+    extra?: Partial<WorkerOptions>;
+    /** Logger, metrics port override, test span processor (src/observability). */
+    observability?: WorkerObservabilityOptions;
+  } = {},
 ): Promise<VigilWorker> {
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const dataDir = resolve(config.dataDir);
+  const evidence = new EvidenceStore(join(dataDir, 'evidence'));
+  // ---- observability (src/observability): /metrics, activity logging, tracing ----
+  const obs = await startWorkerObservability(config, { evidence }, opts.observability);
   const llmConfig = loadLlmConfig(process.env);
   const pool = new McpClientPool(config.tools.servers);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    ...(obs.clientInterceptors ? { interceptors: obs.clientInterceptors } : {}),
+  });
   const readKillSwitch = async () => {
     try {
       const handle = client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID);
@@ -47,11 +66,10 @@ export async function createVigilWorker(
       throw err;
     }
   };
-  const dataDir = resolve(config.dataDir);
-  const evidence = new EvidenceStore(join(dataDir, 'evidence'));
   const audit = await openAuditStore(config.audit, dataDir);
+  const gate = new ToolGate(config.tools, pool, evidence);
   const activities = createActivities({
-    gate: new ToolGate(config.tools, pool, evidence),
+    gate,
     evidence,
     policyFile: config.policyFile ?? DEFAULT_POLICY_FILE,
     runbooksDir: config.runbooksDir ?? DEFAULT_RUNBOOKS_DIR,
@@ -62,18 +80,26 @@ export async function createVigilWorker(
     namespace: config.temporal.namespace,
     ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
   });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities: { ...activities, ...createAuditActivities(audit) },
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    ...(opts.identity ? { identity: opts.identity } : {}),
-    ...opts.extra,
-  });
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: obs.instrument({ ...activities, ...createAuditActivities(audit), ...createAggregationActivities({ client, gate }) }),
+      ...obs.workerOptions,
+      ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+      ...(opts.identity ? { identity: opts.identity } : {}),
+      ...opts.extra,
+    });
+  } catch (err) {
+    await obs.close(); // frees the metrics port
+    throw err;
+  }
   return {
     worker,
     connection,
+    metricsUrl: obs.metricsUrl,
     async run() {
       try {
         await worker.run();
@@ -81,6 +107,7 @@ export async function createVigilWorker(
         await pool.close();
         await clientConnection.close();
         await audit.close();
+        await obs.close();
       }
     },
     shutdown: () => worker.shutdown(),

@@ -26,14 +26,25 @@ export interface IncidentHarness {
 }
 
 export async function startIncidentHarness(
-  opts: { seed?: number; policyFile?: string; runbooksDir?: string; settings?: Partial<IncidentSettings>; inProcessWorker?: boolean } = {},
+  opts: {
+    seed?: number;
+    policyFile?: string;
+    runbooksDir?: string;
+    settings?: Partial<IncidentSettings>;
+    inProcessWorker?: boolean;
+    /** Replace the tool registry (servers are the simulator's unless given). */
+    toolsOverride?: VigilConfig['tools'];
+  } = {},
 ): Promise<IncidentHarness> {
   const sim = await startSimulator({ port: 0, seed: opts.seed ?? 7 });
   const settings = { ...FAST_SETTINGS, ...opts.settings };
   const config = testConfig({
     ...(opts.policyFile ? { policyFile: opts.policyFile } : {}),
     ...(opts.runbooksDir ? { runbooksDir: opts.runbooksDir } : {}),
-    tools: { servers: [{ name: 'simulator', transport: 'http', url: sim.mcpUrl }], capabilities: bindAllCapabilities('simulator') },
+    tools: {
+      servers: [{ name: 'simulator', transport: 'http', url: sim.mcpUrl }],
+      capabilities: opts.toolsOverride?.capabilities ?? bindAllCapabilities('simulator'),
+    },
     incident: settings,
   });
   const worker = opts.inProcessWorker === false ? undefined : await startTestWorker(config);

@@ -1,0 +1,134 @@
+/**
+ * The aggregation's activities (all its I/O): one call to the namespace's correlator
+ * workflow (update-with-start) for cross-group inhibition and linked-incident lookup,
+ * with the topology links of the candidate's services read through the tool gate
+ * (`topology.get`, cached briefly per worker). Wired into the worker beside the
+ * incident activities.
+ */
+import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { ToolGate } from '../mcp/tool-gate.js';
+import type { Topology } from '../schemas/telemetry.js';
+import { ALERT_CORRELATOR_WORKFLOW, correlateUpdate } from '../../workflows/messages.js';
+import { linksFor, type CorrelateRequest, type CorrelateResponse } from './correlation.js';
+
+/** One correlator update may take this long before its requests fail (and their activities retry). */
+const SEND_TIMEOUT_MS = 8_000;
+
+/** How long a topology read serves later correlations. */
+const TOPOLOGY_TTL_MS = 30_000;
+
+/** The correlator of a task queue (tests run many queues on one namespace). */
+export function correlatorIdFor(taskQueue: string): string {
+  return `vigil-alert-correlator-${taskQueue}`;
+}
+
+export interface AggregationActivityDeps {
+  client: Client;
+  gate: Pick<ToolGate, 'has' | 'call'>;
+}
+
+export function createAggregationActivities(deps: AggregationActivityDeps) {
+  const coalescers = new Map<string, Coalescer>();
+  const coalescer = (taskQueue: string): Coalescer => {
+    let c = coalescers.get(taskQueue);
+    if (!c) {
+      c = new Coalescer(async (reqs) =>
+        deps.client.workflow.executeUpdateWithStart(correlateUpdate, {
+          args: [reqs],
+          startWorkflowOperation: new WithStartWorkflowOperation(ALERT_CORRELATOR_WORKFLOW, {
+            workflowId: correlatorIdFor(taskQueue),
+            taskQueue,
+            args: [{}],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        }),
+      );
+      coalescers.set(taskQueue, c);
+    }
+    return c;
+  };
+  let cached: { at: number; topology: Topology } | undefined;
+  const topology = async (incidentId: string): Promise<Topology | null> => {
+    if (!deps.gate.has('topology.get')) return null;
+    if (cached && Date.now() - cached.at < TOPOLOGY_TTL_MS) return cached.topology;
+    const t = await deps.gate.call('topology.get', {}, { incidentId, stage: 'diagnosis' });
+    cached = { at: Date.now(), topology: t };
+    return t;
+  };
+
+  return {
+    /**
+     * Asks the correlator: which targets are inhibited by other groups' alerts, and
+     * does the candidate incident join a linked open one. The topology links of the
+     * candidate's services are added here; without a topology only same-service
+     * incidents link (recorded in `topologyError`).
+     */
+    async correlateAlerts(req: CorrelateRequest): Promise<CorrelateResponse & { topologyError?: string }> {
+      let request = req;
+      let topologyError: string | undefined;
+      if (req.candidate && req.candidate.windowSeconds > 0 && req.candidate.services.length > 0) {
+        try {
+          const t = await topology(req.candidate.incidentId);
+          if (t) request = { ...req, candidate: { ...req.candidate, links: linksFor(t, req.candidate.services) } };
+          else topologyError = 'no topology.get tool is configured';
+        } catch (err) {
+          topologyError = `topology unavailable: ${(err as Error).message}`;
+        }
+      }
+      const response = await coalescer(Context.current().info.taskQueue).send(request);
+      return topologyError ? { ...response, topologyError } : response;
+    },
+  };
+}
+
+/**
+ * One correlator update in flight per worker and task queue: requests that arrive
+ * meanwhile wait and go together in the next update (a single workflow takes only a few
+ * concurrent updates; one batched update costs about what one request does).
+ */
+class Coalescer {
+  private queue: { req: CorrelateRequest; resolve: (r: CorrelateResponse) => void; reject: (e: unknown) => void }[] = [];
+  private busy = false;
+
+  constructor(private readonly sendBatch: (reqs: CorrelateRequest[]) => Promise<CorrelateResponse[]>) {}
+
+  send(req: CorrelateRequest): Promise<CorrelateResponse> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, 200);
+        try {
+          const t = Date.now();
+          let timer: NodeJS.Timeout | undefined;
+          const answers = await Promise.race([
+            this.sendBatch(batch.map((b) => b.req)),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`the correlator did not answer within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
+            }),
+          ]).finally(() => clearTimeout(timer));
+          if (process.env['VIGIL_DEBUG_CORRELATOR']) process.stderr.write(`correlator: ${batch.length} request(s) in ${Date.now() - t} ms, ${JSON.stringify(batch.map((b) => b.req)).length} bytes\n`);
+          batch.forEach((b, i) => {
+            const a = answers[i];
+            if (a) b.resolve(a);
+            else b.reject(new Error('the correlator gave no answer'));
+          });
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export type AggregationActivities = ReturnType<typeof createAggregationActivities>;

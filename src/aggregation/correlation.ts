@@ -1,0 +1,171 @@
+/**
+ * Cross-group correlation, the state of the namespace's correlator workflow: which
+ * alerts fire that may inhibit alerts of other groups, and which incidents are open
+ * on which services, so an alert group about to open an incident joins a linked one
+ * instead (same service, or services the CMDB topology links, alerted within a window).
+ * One update at a time decides (the correlator is a workflow), so two groups opening
+ * at once cannot both miss each other.
+ * Pure module: safe to import from workflow code.
+ */
+import type { Topology } from '../schemas/telemetry.js';
+import { compileRules, findInhibitor, type Inhibition, type LabelledAlert } from './matchers.js';
+import type { InhibitRule } from './settings.js';
+
+/** "payment calls payments-db": `service` is the candidate's, `other` the linked one. */
+export interface ServiceLink {
+  service: string;
+  other: string;
+  relation: string;
+}
+
+export interface SourceEntry {
+  group: string;
+  fingerprint: string;
+  labels: Record<string, string>;
+  expiresAtMs: number;
+}
+
+export interface IncidentEntry {
+  incidentId: string;
+  ownerGroup: string;
+  services: string[];
+  /** startsAt range of its alerts (epoch ms). */
+  firstAtMs: number;
+  lastAtMs: number;
+  /** Workflow time of the last registration or merge. */
+  touchedMs: number;
+}
+
+export interface CorrelatorState {
+  sources: SourceEntry[];
+  incidents: IncidentEntry[];
+}
+
+export interface IncidentCandidate {
+  /** The id the group will give its incident if nothing links. */
+  incidentId: string;
+  services: string[];
+  links: ServiceLink[];
+  /** Earliest startsAt of the alerts that would open it (epoch ms). */
+  atMs: number;
+  windowSeconds: number;
+  /** The new firing alerts that would open it; inhibited ones are left out. */
+  fingerprints: string[];
+}
+
+export interface CorrelateRequest {
+  group: string;
+  rules: InhibitRule[];
+  addSources: LabelledAlert[];
+  removeSources: string[];
+  targets: LabelledAlert[];
+  candidate?: IncidentCandidate;
+  closed?: string[];
+  /** How long a registered source inhibits without being re-registered. @default 4h */
+  sourceTtlSeconds?: number;
+}
+
+export interface CorrelateResponse {
+  inhibited: Record<string, Inhibition>;
+  /** For a candidate with something left to open: where its alerts go. */
+  incident?: { incidentId: string; ownerGroup: string; mergeRule?: string };
+}
+
+const DEFAULT_SOURCE_TTL_SECONDS = 4 * 3600;
+const MAX_SOURCES = 20_000;
+const MAX_INCIDENTS = 5_000;
+
+export function emptyCorrelatorState(): CorrelatorState {
+  return { sources: [], incidents: [] };
+}
+
+/** Applies one request; returns the new state and the answer. */
+export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: number): { state: CorrelatorState; response: CorrelateResponse } {
+  const closed = new Set(req.closed ?? []);
+  const removed = new Set(req.removeSources.map((fp) => `${req.group}\u0000${fp}`));
+  const ttl = (req.sourceTtlSeconds ?? DEFAULT_SOURCE_TTL_SECONDS) * 1000;
+  const added = new Map(req.addSources.map((a) => [`${req.group}\u0000${a.fingerprint}`, a]));
+  const sources: SourceEntry[] = state.sources.filter((s) => {
+    const key = `${s.group}\u0000${s.fingerprint}`;
+    return s.expiresAtMs > nowMs && !removed.has(key) && !added.has(key);
+  });
+  for (const a of added.values()) sources.push({ group: req.group, fingerprint: a.fingerprint, labels: a.labels, expiresAtMs: nowMs + ttl });
+  if (sources.length > MAX_SOURCES) sources.splice(0, sources.length - MAX_SOURCES);
+
+  let incidents = state.incidents.filter((i) => !closed.has(i.incidentId) && i.touchedMs + retentionMs(i) > nowMs);
+
+  const response: CorrelateResponse = { inhibited: {} };
+  const rules = compileRules(req.rules);
+  if (rules.length > 0) {
+    const firing = sources.map((s) => ({ fingerprint: s.fingerprint, labels: s.labels, group: s.group }));
+    for (const t of req.targets) {
+      const hit = findInhibitor(
+        rules,
+        t,
+        firing.filter((s) => !(s.group === req.group && s.fingerprint === t.fingerprint)),
+      );
+      if (hit) response.inhibited[t.fingerprint] = hit.sourceGroup === req.group ? { rule: hit.rule, sourceFingerprint: hit.sourceFingerprint } : hit;
+    }
+  }
+
+  const cand = req.candidate;
+  if (cand && cand.fingerprints.some((fp) => !response.inhibited[fp])) {
+    const link = cand.windowSeconds > 0 ? findLinkedIncident(incidents, cand, req.group) : undefined;
+    if (link) {
+      const entry = link.entry;
+      incidents = incidents.map((i) =>
+        i === entry
+          ? { ...i, services: [...new Set([...i.services, ...cand.services])], firstAtMs: Math.min(i.firstAtMs, cand.atMs), lastAtMs: Math.max(i.lastAtMs, cand.atMs), touchedMs: nowMs }
+          : i,
+      );
+      response.incident = { incidentId: entry.incidentId, ownerGroup: entry.ownerGroup, mergeRule: link.rule };
+    } else {
+      incidents.push({ incidentId: cand.incidentId, ownerGroup: req.group, services: [...cand.services], firstAtMs: cand.atMs, lastAtMs: cand.atMs, touchedMs: nowMs });
+      if (incidents.length > MAX_INCIDENTS) incidents.splice(0, incidents.length - MAX_INCIDENTS);
+      response.incident = { incidentId: cand.incidentId, ownerGroup: req.group };
+    }
+  }
+  return { state: { sources, incidents }, response };
+}
+
+function retentionMs(i: IncidentEntry): number {
+  // Long enough for any merge window; closed incidents leave earlier (closed list).
+  return 24 * 3600 * 1000 + (i.lastAtMs - i.firstAtMs);
+}
+
+/** The open incident of another group linked to the candidate, closest in time first. */
+export function findLinkedIncident(
+  incidents: readonly IncidentEntry[],
+  cand: IncidentCandidate,
+  group: string,
+): { entry: IncidentEntry; rule: string } | undefined {
+  const windowMs = cand.windowSeconds * 1000;
+  let best: { entry: IncidentEntry; rule: string; gap: number } | undefined;
+  for (const entry of incidents) {
+    if (entry.ownerGroup === group) continue;
+    const gap = cand.atMs < entry.firstAtMs ? entry.firstAtMs - cand.atMs : cand.atMs > entry.lastAtMs ? cand.atMs - entry.lastAtMs : 0;
+    if (gap > windowMs) continue;
+    const apart = `alerted ${Math.round(gap / 1000)}s apart, window ${cand.windowSeconds}s`;
+    let rule: string | undefined;
+    const same = cand.services.find((s) => entry.services.includes(s));
+    if (same) rule = `same service: ${same} (${apart})`;
+    else {
+      const l = cand.links.find((x) => entry.services.includes(x.other));
+      if (l) rule = `topology: ${l.service} ${l.relation} ${l.other} (${apart})`;
+    }
+    if (rule && (!best || gap < best.gap)) best = { entry, rule, gap };
+  }
+  return best ? { entry: best.entry, rule: best.rule } : undefined;
+}
+
+/** The topology links of `services`: whom each calls, and who calls it. */
+export function linksFor(topology: Pick<Topology, 'edges'>, services: readonly string[]): ServiceLink[] {
+  const out: ServiceLink[] = [];
+  const want = new Set(services);
+  for (const e of topology.edges) {
+    const kind = e.kind || 'calls';
+    if (want.has(e.source) && e.target !== e.source) out.push({ service: e.source, other: e.target, relation: kind });
+    if (want.has(e.target) && e.target !== e.source) out.push({ service: e.target, other: e.source, relation: `is ${kind === 'calls' ? 'called' : kind} by` });
+  }
+  return out;
+}

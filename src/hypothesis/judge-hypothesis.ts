@@ -1,0 +1,88 @@
+/**
+ * A sub-agent's judgement of one root-cause hypothesis ("the cause is in service S"),
+ * from telemetry fetched for S alone: evidence for (its own metrics jumped, new error
+ * templates in its logs, failing traces end in it, it changed just before) and against
+ * (nothing abnormal of its own, a callee degraded earlier, a caller degraded before it).
+ * Pure and deterministic.
+ */
+import { analyzeLogs } from '../analysis/log-templates.js';
+import { analyzeMetrics } from '../analysis/metrics.js';
+import { analyzeTraces } from '../analysis/traces.js';
+import type { Finding } from '../schemas/evidence.js';
+import type { HypothesisVerdict } from '../schemas/incident.js';
+import type { LogRecord, MetricSeries, Span, Topology } from '../schemas/telemetry.js';
+
+/** Robust z above which a metric of the service counts as its own anomaly. */
+const OWN_ANOMALY_Z = 6;
+/** How long before the incident a deploy or config change counts as a suspect. */
+const CHANGE_WINDOW_SECONDS = 3600;
+
+export interface JudgeInput {
+  service: string;
+  incidentStart: number;
+  series: MetricSeries[];
+  logs: LogRecord[];
+  spans: Span[];
+  topology: Topology | null;
+  /** The incident's findings for every service (for onset comparisons with neighbours). */
+  incidentFindings: Finding[];
+}
+
+export interface Judgement {
+  verdict: Exclude<HypothesisVerdict, 'not-investigated'>;
+  evidenceFor: string[];
+  evidenceAgainst: string[];
+}
+
+const iso = (t: number) => new Date(t * 1000).toISOString().slice(11, 19) + 'Z';
+
+function earliestOnset(findings: Finding[], service: string): number | null {
+  const onsets = findings.filter((f) => f.service === service && f.onset !== null && f.source !== 'topology').map((f) => f.onset as number);
+  return onsets.length ? Math.min(...onsets) : null;
+}
+
+export function judgeHypothesis(input: JudgeInput): Judgement {
+  const { service } = input;
+  const evidenceFor: string[] = [];
+  const evidenceAgainst: string[] = [];
+
+  const metrics = analyzeMetrics({ series: input.series.filter((s) => s.service === service), incidentStart: input.incidentStart });
+  const own = metrics.findings.filter((f) => f.service === service && f.score >= OWN_ANOMALY_Z);
+  if (own[0]) evidenceFor.push(`own metrics: ${own[0].summary}${own.length > 1 ? ` (+${own.length - 1} more)` : ''}`);
+
+  const logs = analyzeLogs({ logs: input.logs.filter((l) => l.service === service), incidentStart: input.incidentStart });
+  const errorTemplates = logs.findings.filter((f) => f.service === service && /error|warn/i.test(f.summary) && f.direction !== 'down');
+  if (errorTemplates[0]) evidenceFor.push(`own logs: ${errorTemplates[0].summary}`);
+
+  const traces = analyzeTraces({ spans: input.spans, incidentStart: input.incidentStart });
+  const origin = traces.findings.find((f) => f.service === service && f.id.endsWith(':origin'));
+  if (origin) evidenceFor.push(`traces: ${origin.summary}`);
+  const elsewhere = traces.findings.find((f) => f.service !== service && f.id.endsWith(':origin'));
+  if (elsewhere && !origin) evidenceAgainst.push(`traces: failing requests end elsewhere: ${elsewhere.summary}`);
+
+  const change = (input.topology?.changes ?? [])
+    .filter((c) => c.service === service && (c.kind === 'deploy' || c.kind === 'config' || c.kind === 'flag'))
+    .filter((c) => c.at >= input.incidentStart - CHANGE_WINDOW_SECONDS && c.at <= input.incidentStart + 60)
+    .sort((a, b) => b.at - a.at)[0];
+  if (change) evidenceFor.push(`changed at ${iso(change.at)}, just before the incident: ${change.description}`);
+
+  if (!own[0] && !errorTemplates[0] && !origin) evidenceAgainst.push(`nothing abnormal of its own in metrics, logs or traces`);
+
+  const ownOnset = [own[0]?.onset, ...errorTemplates.map((f) => f.onset)].filter((x): x is number => typeof x === 'number');
+  const myOnset = ownOnset.length ? Math.min(...ownOnset) : earliestOnset(input.incidentFindings, service);
+  const edges = input.topology?.edges ?? [];
+  if (myOnset !== null) {
+    for (const callee of edges.filter((e) => e.source === service).map((e) => e.target)) {
+      const o = earliestOnset(input.incidentFindings, callee);
+      if (o !== null && o < myOnset) evidenceAgainst.push(`its callee ${callee} degraded earlier (${iso(o)} before ${iso(myOnset)})`);
+    }
+    for (const caller of edges.filter((e) => e.target === service).map((e) => e.source)) {
+      const o = earliestOnset(input.incidentFindings, caller);
+      if (o !== null && o < myOnset) evidenceAgainst.push(`its caller ${caller} degraded first (${iso(o)} before ${iso(myOnset)}), so it may be a victim`);
+    }
+  }
+
+  const verdict: Judgement['verdict'] =
+    evidenceFor.length === 0 || evidenceAgainst.length > evidenceFor.length ? 'refuted' : evidenceAgainst.length === 0 ? 'supported' : 'inconclusive';
+  return { verdict, evidenceFor, evidenceAgainst };
+}

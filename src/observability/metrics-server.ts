@@ -1,0 +1,60 @@
+/**
+ * The worker's small HTTP server: `GET /metrics` (Prometheus text, vigil's incident
+ * metrics and drift gauges) and `GET /healthz`. The Temporal SDK's own worker metrics
+ * are served by the SDK's core on their own port (observability.temporalMetricsPort).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PROMETHEUS_CONTENT_TYPE } from '../ingest/metrics.js';
+
+export interface MetricsServer {
+  /** e.g. http://127.0.0.1:9464/metrics */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(opts: { port: number; host?: string; render: () => string }): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      let body: string;
+      try {
+        body = opts.render();
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render metrics: ${(err as Error).message}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+  });
+  const host = opts.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shownHost}:${port}/metrics`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The pure parts of alert aggregation: Alertmanager matchers, inhibition, flapping,
+ * lifecycle dedup and the correlator's decisions (no Temporal needed).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { correlate, emptyCorrelatorState, linksFor, type CorrelateRequest } from '../src/aggregation/correlation.js';
+import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
+import { classify, emptyGroupState, prune } from '../src/aggregation/group-state.js';
+import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
+import { AggregationSettings } from '../src/aggregation/settings.js';
+
+void test('matchers follow Alertmanager syntax: =, !=, =~, !~, quoted values, anchored regexes, missing labels read as ""', () => {
+  const labels = { severity: 'critical', service: 'payment-api', env: 'prod' };
+  assert.equal(matches(parseMatcher('severity=critical'), labels), true);
+  assert.equal(matches(parseMatcher('severity="critical"'), labels), true);
+  assert.equal(matches(parseMatcher('severity != warning'), labels), true);
+  assert.equal(matches(parseMatcher('service=~payment.*'), labels), true);
+  assert.equal(matches(parseMatcher('service=~payment'), labels), false, 'regexes are anchored');
+  assert.equal(matches(parseMatcher('service!~"cart|search"'), labels), true);
+  assert.equal(matches(parseMatcher('team=""'), labels), true, 'a missing label is the empty string');
+  assert.equal(matches(parseMatcher('team!=""'), labels), false);
+  assert.equal(matches(parseMatcher('summary="a=b, c"'), { summary: 'a=b, c' }), true);
+  for (const bad of ['severity', '=critical', 'sev-erity=x', 'service=~"(unclosed"', 'a="unterminated']) {
+    assert.throws(() => parseMatcher(bad), MatcherSyntaxError, bad);
+  }
+  assert.equal(AggregationSettings.safeParse({ inhibitRules: [{ source_matchers: ['nope'], target_matchers: ['a=b'] }] }).success, false, 'settings refuse bad matchers');
+});
+
+void test('inhibition: source and target matchers, equal labels, never itself, two-sided exclusion', () => {
+  const rules = compileRules([{ source_matchers: ['severity=critical'], target_matchers: ['severity=~warning|info'], equal: ['service'] }]);
+  const crit = { fingerprint: 'c1', labels: { alertname: 'Down', severity: 'critical', service: 'payment' } };
+  const warn = { fingerprint: 'w1', labels: { alertname: 'Slow', severity: 'warning', service: 'payment' } };
+  const warnOther = { fingerprint: 'w2', labels: { alertname: 'Slow', severity: 'warning', service: 'cart' } };
+  assert.equal(findInhibitor(rules, warn, [crit])?.sourceFingerprint, 'c1');
+  assert.equal(findInhibitor(rules, warnOther, [crit]), undefined, 'equal: [service] differs');
+  assert.equal(findInhibitor(rules, crit, [crit]), undefined, 'a critical is not a target');
+  assert.equal(findInhibitor(rules, warn, []), undefined);
+
+  const both = compileRules([{ source_matchers: ['alertname=~"A|B"'], target_matchers: ['alertname=~"A|B"'], equal: [] }]);
+  const a = { fingerprint: 'a', labels: { alertname: 'A' } };
+  const b = { fingerprint: 'b', labels: { alertname: 'B' } };
+  assert.equal(findInhibitor(both, a, [a, b]), undefined, 'alerts matching both sides do not mute each other');
+  assert.equal(findInhibitor(both, a, [a]), undefined, 'never itself');
+});
+
+void test('flapping: more than threshold state changes in the window, settling when they age out', () => {
+  const policy = { threshold: 3, windowSeconds: 60 };
+  let t: number[] = [];
+  for (const s of [0, 10, 20, 30]) t = recordTransition(t, s * 1000, policy);
+  assert.equal(isFlapping(t, 30_000, policy), true, '4 changes in 60 s');
+  assert.equal(isFlapping(t.slice(1), 30_000, policy), false);
+  t = recordTransition(t, 85_000, policy);
+  assert.deepEqual(t, [30_000, 85_000], 'old changes are pruned');
+  assert.equal(isFlapping(t, 85_000, policy), false, 'settled');
+});
+
+void test('lifecycle dedup: same startsAt is a duplicate (after resolution too), later startsAt a new lifecycle', () => {
+  const rec = { startsAt: '2025-01-01T00:00:00Z', status: 'firing' as const };
+  assert.equal(classify(undefined, { startsAt: rec.startsAt, status: 'firing' }), 'new');
+  assert.equal(classify(rec, { startsAt: rec.startsAt, status: 'firing' }), 'duplicate');
+  assert.equal(classify(rec, { startsAt: rec.startsAt, status: 'resolved' }), 'resolution');
+  assert.equal(classify({ ...rec, status: 'resolved' }, { startsAt: rec.startsAt, status: 'firing' }), 'duplicate', 'an old firing after its resolution');
+  assert.equal(classify(rec, { startsAt: '2025-01-01T01:00:00Z', status: 'firing' }), 'new');
+  assert.equal(classify(rec, { startsAt: '2024-12-31T23:00:00Z', status: 'firing' }), 'stale');
+  assert.equal(classify(rec, { startsAt: '2025-01-01T00:00:00.000Z', status: 'firing' }), 'duplicate', 'compared as instants');
+});
+
+void test('pruning keeps open incidents\' alerts and forgets old resolved lifecycles', () => {
+  const s = emptyGroupState();
+  const settings = { dedupRetentionSeconds: 100, keepClosedIncidents: 1, keepSuppressions: 1 };
+  s.alerts['old'] = { fingerprint: 'old', startsAt: 'x', status: 'resolved', labels: {}, incidentId: 'i-1', transitions: [], seenMs: 0 };
+  s.alerts['open'] = { fingerprint: 'open', startsAt: 'x', status: 'firing', labels: {}, incidentId: 'i-2', transitions: [], seenMs: 0 };
+  s.alerts['new'] = { fingerprint: 'new', startsAt: 'x', status: 'resolved', labels: {}, incidentId: 'i-1', transitions: [], seenMs: 150_000 };
+  const inc = (id: string, state: 'closed' | 'open') => ({ id, state, ownerGroup: 'g', severity: 'P3' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
+  s.incidents = [inc('i-0', 'closed'), inc('i-1', 'closed'), inc('i-2', 'open')];
+  prune(s, 200_000, settings);
+  assert.deepEqual(Object.keys(s.alerts).sort(), ['new', 'open']);
+  assert.deepEqual(s.incidents.map((i) => i.id), ['i-1', 'i-2']);
+});
+
+void test('the correlator links a candidate to another group\'s incident on a linked service within the window, and inhibits across groups', () => {
+  const topology = { edges: [{ source: 'frontend', target: 'payment', kind: 'calls' }, { source: 'payment', target: 'payments-db', kind: 'calls' }] };
+  assert.deepEqual(linksFor(topology, ['payment']), [
+    { service: 'payment', other: 'frontend', relation: 'is called by' },
+    { service: 'payment', other: 'payments-db', relation: 'calls' },
+  ]);
+  const base: CorrelateRequest = { group: 'g-db', rules: [], addSources: [], removeSources: [], targets: [] };
+  const t0 = Date.parse('2025-05-01T09:00:00Z');
+  let state = emptyCorrelatorState();
+  let out = correlate(state, { ...base, candidate: { incidentId: 'inc-db-1', services: ['payments-db'], links: [], atMs: t0, windowSeconds: 300, fingerprints: ['d'] } }, 1);
+  assert.deepEqual(out.response.incident, { incidentId: 'inc-db-1', ownerGroup: 'g-db' });
+  state = out.state;
+  const api = { incidentId: 'inc-api-1', services: ['payment'], links: linksFor(topology, ['payment']), atMs: t0 + 40_000, windowSeconds: 300, fingerprints: ['a'] };
+  out = correlate(state, { ...base, group: 'g-api', candidate: api }, 2);
+  assert.equal(out.response.incident?.incidentId, 'inc-db-1');
+  assert.equal(out.response.incident?.mergeRule, 'topology: payment calls payments-db (alerted 40s apart, window 300s)');
+  // Too far apart: its own incident.
+  out = correlate(state, { ...base, group: 'g-api', candidate: { ...api, atMs: t0 + 3_600_000 } }, 2);
+  assert.equal(out.response.incident?.incidentId, 'inc-api-1');
+  // Closed incidents no longer link.
+  out = correlate(state, { ...base, group: 'g-api', closed: ['inc-db-1'], candidate: api }, 2);
+  assert.equal(out.response.incident?.incidentId, 'inc-api-1');
+
+  const rules = [{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }];
+  state = correlate(emptyCorrelatorState(), { ...base, group: 'g1', rules, addSources: [{ fingerprint: 'c', labels: { severity: 'critical', service: 'payment' } }] }, 1).state;
+  out = correlate(state, { ...base, group: 'g2', rules, targets: [{ fingerprint: 'w', labels: { severity: 'warning', service: 'payment' } }], candidate: { ...api, fingerprints: ['w'] } }, 2);
+  assert.deepEqual(out.response.inhibited['w'], { rule: out.response.inhibited['w']?.rule, sourceFingerprint: 'c', sourceGroup: 'g1' });
+  assert.equal(out.response.incident, undefined, 'nothing left to open: no incident registered');
+  state = correlate(state, { ...base, group: 'g1', rules, removeSources: ['c'] }, 3).state;
+  out = correlate(state, { ...base, group: 'g2', rules, targets: [{ fingerprint: 'w', labels: { severity: 'warning', service: 'payment' } }] }, 4);
+  assert.deepEqual(out.response.inhibited, {}, 'a resolved source inhibits no more');
+});

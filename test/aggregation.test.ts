@@ -1,0 +1,250 @@
+/**
+ * Alert aggregation on the real Temporal dev server, through the real ingest HTTP
+ * server: one AlertGroupWorkflow per group (update-with-start), dedup by alert
+ * lifecycle, group_wait / group_interval, inhibition, flapping, topology merge and
+ * continue-as-new. Each test has its own task queue (and so its own correlator).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { IncidentStatus } from '../src/schemas/incident.js';
+import { groupIdFor, TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
+import { installTemporalRuntime } from '../src/temporal/runtime.js';
+import { ALERT_GROUP_WORKFLOW, deliverAlertsUpdate } from '../workflows/messages.js';
+import { amWebhook, fingerprintOf, poll, startAggregationHarness, type AmAlert } from './support/aggregation-harness.js';
+
+installTemporalRuntime();
+
+const FAST = { groupWaitSeconds: 1, groupIntervalSeconds: 1, topologyMergeWindowSeconds: 0 } as const;
+
+void test('a redelivered webhook changes nothing, and after its incident closed (auto-resolved) still opens none', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2 });
+  try {
+    const key = h.key('alertname="DiskFull",service="cart"');
+    const alert: AmAlert = { labels: { alertname: 'DiskFull', service: 'cart', severity: 'warning' }, startsAt: '2025-03-01T10:00:00Z' };
+    const firing = amWebhook(key, [alert]);
+    const first = await h.post(firing);
+    assert.equal(first.status, 202);
+    const id = first.body.incidents[0]?.id ?? '';
+    assert.ok(id.startsWith('incident-'), `an incident id before group_wait ends: ${JSON.stringify(first.body)}`);
+    const again = await h.post(firing);
+    assert.deepEqual(again.body.incidents, first.body.incidents, 'the redelivery names the same incident');
+
+    // Resolved before group_wait ends: the incident opens with the resolved alert and closes auto-resolved.
+    const resolved = amWebhook(key, [{ ...alert, status: 'resolved', endsAt: '2025-03-01T10:01:00Z' }]);
+    assert.deepEqual((await h.post(resolved)).body.incidents.map((i) => i.id), [id]);
+    const final = (await poll('the incident to close', () => h.incident(id).result() as Promise<IncidentStatus>, 30_000)) as IncidentStatus;
+    assert.equal(final.outcome, 'auto-resolved');
+    assert.equal(final.alerts.length, 1, 'one alert, counted once');
+    assert.equal(final.alerts[0]?.status, 'resolved');
+    assert.ok(final.timeline.some((t) => /opened by alert group/.test(t.note)));
+    await h.waitGroup(key, (g) => g.state.incidents[0]?.state === 'closed', 'the group to hear the incident closed');
+
+    // Alertmanager redelivers the old notifications after the incident closed: nothing new.
+    for (const body of [firing, resolved, firing]) {
+      const r = await h.post(body);
+      assert.equal(r.status, 202);
+      assert.deepEqual(r.body.incidents.map((i) => i.id), [id]);
+    }
+    const g = await h.group(key);
+    assert.equal(g.state.incidents.length, 1, 'no second incident');
+    assert.equal(g.state.seq, 1);
+    assert.equal(g.state.counters.duplicates, 4);
+    const runs: string[] = [];
+    for await (const wf of h.client.workflow.list({ query: `WorkflowId="${id}"` })) runs.push(wf.runId);
+    assert.equal(runs.length, 1, 'the incident workflow ran once');
+
+    // A new firing of the same alert (later startsAt) is a new lifecycle: a new incident.
+    const refire = await h.post(amWebhook(key, [{ ...alert, startsAt: '2025-03-01T11:00:00Z' }]));
+    assert.equal(refire.body.incidents[0]?.id, id.replace(/-1$/, '-2'));
+  } finally {
+    await h.close();
+  }
+});
+
+void test('20 concurrent webhooks for one group make one incident with every alert', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 3 });
+  try {
+    const key = h.key('alertname="HighLatency"');
+    const bodies = Array.from({ length: 20 }, (_, i) => amWebhook(key, [{ labels: { alertname: 'HighLatency', service: 'checkout', pod: `checkout-${i}`, severity: 'critical' } }]));
+    const answers = await Promise.all(bodies.map((b) => h.post(b)));
+    assert.ok(answers.every((a) => a.status === 202));
+    const ids = new Set(answers.flatMap((a) => a.body.incidents.map((i) => i.id)));
+    assert.equal(ids.size, 1, `one incident: ${[...ids].join(', ')}`);
+    const [id] = [...ids];
+    assert.ok(id);
+    const status = await h.waitIncident(id, (s) => s.alerts.length === 20, 'the incident to hold the 20 alerts');
+    assert.equal(status.severity, 'P0');
+    const g = await h.group(key);
+    assert.equal(g.state.incidents.length, 1);
+    assert.equal(Object.keys(g.state.alerts).length, 20);
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a critical alert inhibits a warning on the same service in another group (equal: [service])', async () => {
+  const h = await startAggregationHarness({
+    ...FAST,
+    inhibitRules: [{ name: 'critical mutes warning', source_matchers: ['severity="critical"'], target_matchers: ['severity=~"warning|info"'], equal: ['service'] }],
+  });
+  try {
+    const source = h.key('alertname="PaymentDown"');
+    const target = h.key('alertname="PaymentSlow"');
+    const other = h.key('alertname="CartSlow"');
+    const crit = await h.post(amWebhook(source, [{ labels: { alertname: 'PaymentDown', service: 'payment', severity: 'critical' } }]));
+    assert.match(crit.body.incidents[0]?.id ?? '', /^incident-/);
+
+    const warn = await h.post(amWebhook(target, [{ labels: { alertname: 'PaymentSlow', service: 'payment', severity: 'warning' } }]));
+    assert.equal(warn.status, 202);
+    assert.deepEqual(warn.body.incidents.map((i) => i.id), [groupIdFor(target)], 'no incident: listed under its group');
+    const g = await h.group(target);
+    assert.equal(g.state.incidents.length, 0, 'the inhibited alert opened nothing');
+    assert.equal(g.state.suppressions[0]?.reason, 'inhibited');
+    assert.match(g.state.suppressions[0]?.detail ?? '', /critical mutes warning/);
+
+    // Another service is not covered by the rule (equal: [service]).
+    const cart = await h.post(amWebhook(other, [{ labels: { alertname: 'CartSlow', service: 'cart', severity: 'warning' } }]));
+    assert.match(cart.body.incidents[0]?.id ?? '', /^incident-/);
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a flapping alert opens no new incident until it settles', async () => {
+  const h = await startAggregationHarness({ ...FAST, flapping: { threshold: 2, windowSeconds: 3600 } });
+  try {
+    const key = h.key('alertname="Flappy"');
+    const labels = { alertname: 'Flappy', service: 'search', severity: 'warning' };
+    const t0 = Date.parse('2025-04-01T08:00:00Z');
+    const at = (min: number) => new Date(t0 + min * 60_000).toISOString();
+    // Fires and resolves at once: the incident closes auto-resolved.
+    const first = await h.post(amWebhook(key, [{ labels, startsAt: at(0) }]));
+    await h.post(amWebhook(key, [{ labels, status: 'resolved', startsAt: at(0), endsAt: at(1) }]));
+    const id = first.body.incidents[0]?.id ?? '';
+    await h.waitGroup(key, (g) => g.state.incidents.find((i) => i.id === id)?.state === 'closed', 'the first incident to close');
+    // Fires again two minutes later: three state changes in the window, more than 2.
+    const again = await h.post(amWebhook(key, [{ labels, startsAt: at(2) }]));
+    assert.deepEqual(again.body.incidents.map((i) => i.id), [groupIdFor(key)]);
+    const g = await h.group(key);
+    assert.equal(g.state.incidents.length, 1, 'no new incident');
+    assert.equal(g.state.suppressions.at(-1)?.reason, 'flapping');
+    assert.equal(g.state.alerts[fingerprintOf(labels)]?.suppressed?.reason, 'flapping');
+    // After it settles (its changes fall out of the window), it opens an incident again.
+    const later = await h.post(amWebhook(key, [{ labels, startsAt: at(24 * 60) }]));
+    assert.match(later.body.incidents[0]?.id ?? '', /^incident-.*-2$/);
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a database alert and the API alert above it, in different groups, become one incident with the merge rule recorded', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2, topologyMergeWindowSeconds: 300 });
+  try {
+    const dbKey = h.key('alertname="DbConnections"');
+    const apiKey = h.key('alertname="PaymentErrors"');
+    const db = await h.post(amWebhook(dbKey, [{ labels: { alertname: 'DbConnections', service: 'payments-db', severity: 'warning' }, startsAt: '2025-05-01T09:00:00Z' }]));
+    const api = await h.post(amWebhook(apiKey, [{ labels: { alertname: 'PaymentErrors', service: 'payment', severity: 'critical' }, startsAt: '2025-05-01T09:00:40Z' }]));
+    const id = db.body.incidents[0]?.id ?? '';
+    assert.deepEqual(api.body.incidents.map((i) => i.id), [id], 'the API alert joins the database incident');
+    const status = await h.waitIncident(id, (s) => s.alerts.length === 2, 'the incident to hold both alerts');
+    assert.equal(status.severity, 'P0', 'severity is the highest of its alerts');
+    assert.ok(
+      status.timeline.some((t) => /topology: payment calls payments-db \(alerted 40s apart/.test(t.note)),
+      `the merge rule is in the incident's timeline: ${status.timeline.map((t) => t.note).join(' | ')}`,
+    );
+    const owner = await h.group(dbKey);
+    assert.equal(owner.state.incidents[0]?.merges[0]?.fromGroup, groupIdFor(apiKey));
+    const linked = await h.group(apiKey);
+    assert.equal(linked.state.incidents[0]?.state, 'linked');
+    assert.equal(linked.state.incidents[0]?.id, id);
+  } finally {
+    await h.close();
+  }
+});
+
+void test('late alerts reach the open incident batched per group_interval', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 4 });
+  try {
+    // A bad release keeps the incident open (a P0 waits for the incident commander).
+    const startedAt = Math.floor(Date.now() / 1000) - 90;
+    const fault = await fetch(`${h.sim.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'bad-release', service: 'payment', startedAt }) });
+    assert.equal(fault.status, 201);
+    const startsAt = new Date((startedAt + 15) * 1000).toISOString();
+    const key = h.key('alertname="HighErrorRate"');
+    const mk = (i: number): AmAlert => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
+    const first = await h.post(amWebhook(key, [mk(0)]));
+    const id = first.body.incidents[0]?.id ?? '';
+    await h.waitIncident(id, (s) => s.alerts.length === 1, 'the incident to open');
+    const late = await Promise.all([1, 2, 3].map((i) => h.post(amWebhook(key, [mk(i)]))));
+    assert.ok(late.every((r) => r.body.incidents[0]?.id === id), 'late alerts are told the open incident');
+    const status = await h.waitIncident(id, (s) => s.alerts.length === 4, 'the late alerts to arrive');
+    assert.notEqual(status.stage, 'closed');
+    const history = await h.incident(id).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts');
+    assert.equal(signals.length, 1, 'three late alerts, one batch');
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a long storm continues as new without losing an alert', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 1, maxEventsBeforeContinueAsNew: 5 });
+  try {
+    const key = h.key('alertname="Storm"');
+    const mk = (i: number): AmAlert => ({ labels: { alertname: 'Storm', service: 'frontend', pod: `fe-${i}`, severity: 'error' } });
+    const ids = new Set<string>();
+    // Sequential and concurrent deliveries across several runs.
+    for (let i = 0; i < 10; i++) (await h.post(amWebhook(key, [mk(i)]))).body.incidents.forEach((x) => ids.add(x.id));
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => h.post(amWebhook(key, [mk(10 + i)]))));
+    burst.forEach((r) => r.body.incidents.forEach((x) => ids.add(x.id)));
+    assert.equal(ids.size, 1, `one incident across runs: ${[...ids].join(', ')}`);
+    const [id] = [...ids];
+    assert.ok(id);
+    const g = await h.waitGroup(key, (x) => x.state.counters.continuedAsNew >= 3, 'the group to continue as new');
+    assert.equal(Object.keys(g.state.alerts).length, 40, 'every alert is in the records');
+    assert.ok(Object.values(g.state.alerts).every((r) => r.incidentId === id));
+    const status = await h.waitIncident(id, (s) => s.alerts.length === 40, 'the incident to hold all 40 alerts');
+    assert.equal(new Set(status.alerts.map((a) => a.fingerprint)).size, 40);
+    const runs: string[] = [];
+    for await (const wf of h.client.workflow.list({ query: `WorkflowId="${groupIdFor(key)}"` })) runs.push(wf.runId);
+    assert.ok(runs.length >= 4, `several runs of the group (${runs.length})`);
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a malformed batch is refused by the update validator and never enters the group', async () => {
+  const h = await startAggregationHarness(FAST);
+  try {
+    const key = h.key('alertname="Bad"');
+    const sink = new TemporalAlertSink(h.client, h.connection, { taskQueue: h.config.temporal.taskQueue, aggregation: FAST });
+    const update = (batch: unknown) =>
+      h.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, {
+        args: [batch as never],
+        startWorkflowOperation: new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
+          workflowId: groupIdFor(key),
+          taskQueue: h.config.temporal.taskQueue,
+          args: [sink.groupInput(key)],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+    const good = { groupKey: key, deliveryId: 'd-good', alerts: [{ fingerprint: 'aa', status: 'firing', labels: { alertname: 'Bad' }, startsAt: '2025-01-01T00:00:00Z' }] };
+    await update(good);
+    for (const bad of [
+      { ...good, deliveryId: 'd1', alerts: [] },
+      { ...good, deliveryId: 'd2', alerts: [{ fingerprint: 'bb', status: 'burning', labels: {}, startsAt: 'x' }] },
+      { groupKey: key, alerts: good.alerts },
+      { ...good, deliveryId: 'd3', groupKey: 'another group' },
+    ]) {
+      await assert.rejects(update(bad), (err: unknown) => err instanceof WorkflowUpdateFailedError, JSON.stringify(bad));
+    }
+    const g = await h.group(key);
+    assert.equal(g.state.counters.deliveries, 1, 'only the good batch was handled');
+    const history = await h.client.workflow.getHandle(groupIdFor(key)).fetchHistory();
+    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    assert.equal(accepted.length, 1, 'refused updates leave no trace in history');
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,85 @@
+/**
+ * Hypothesis investigation: the pure judgement of one hypothesis on simulator telemetry,
+ * re-ranking with verdicts, and, end to end, a broken telemetry source that leaves the
+ * evidence marked missing and its hypotheses "not investigated" without failing the incident.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { bindAllCapabilities } from '../src/config.js';
+import { simulateIncident } from '../src/dev/simulate-incident.js';
+import { judgeHypothesis } from '../src/hypothesis/judge-hypothesis.js';
+import { rerankWithHypotheses } from '../src/hypothesis/rerank.js';
+import { SimulatorModel } from '../src/simulator/index.js';
+import { installTemporalRuntime } from '../src/temporal/runtime.js';
+import { incidentResult, startIncidentHarness } from './support/incident-harness.js';
+
+installTemporalRuntime();
+
+function telemetry(kind: 'bad-release' | 'db-pool-exhaustion', service: string) {
+  let t = 1_800_000_000;
+  const m = new SimulatorModel({ seed: 5, now: () => t });
+  m.inject({ kind, service, startedAt: t - 120 });
+  t += 0;
+  const start = t - 120;
+  const window = { start: start - 1800, end: t };
+  return {
+    start,
+    series: m.queryMetrics({ ...window, step: 5 }).series,
+    logs: m.searchLogs({ ...window, limit: 50_000 }).logs,
+    spans: m.searchTraces({ ...window, limit: 200_000 }).spans,
+    topology: m.topology({}),
+  };
+}
+
+void test('the faulty service is supported and its healthy caller is not', () => {
+  const d = telemetry('bad-release', 'payment');
+  const judge = (service: string) =>
+    judgeHypothesis({
+      service,
+      incidentStart: d.start,
+      series: d.series,
+      logs: d.logs,
+      spans: d.spans.filter((s) => s.service === service || d.spans.some((p) => p.trace_id === s.trace_id && p.service === service)),
+      topology: d.topology,
+      incidentFindings: [],
+    });
+  const payment = judge('payment');
+  assert.equal(payment.verdict, 'supported', JSON.stringify(payment));
+  assert.ok(payment.evidenceFor.some((e) => /changed at .* deploy/.test(e)), 'the deploy just before is evidence');
+  const shipping = judge('shipping');
+  assert.equal(shipping.verdict, 'refuted', JSON.stringify(shipping));
+  assert.match(shipping.evidenceAgainst.join(' '), /nothing abnormal of its own/);
+});
+
+void test('re-ranking lifts a supported hypothesis over a refuted one and says why', () => {
+  const ranked = rerankWithHypotheses(
+    [
+      { service: 'checkout', score: 0.9, reasons: ['r1'], findingIds: [] },
+      { service: 'payment', score: 0.8, reasons: ['r2'], findingIds: [] },
+    ],
+    [
+      { service: 'checkout', rank: 1, verdict: 'refuted', evidenceFor: [], evidenceAgainst: ['its callee payment degraded earlier'], toolCalls: 4 },
+      { service: 'payment', rank: 2, verdict: 'supported', evidenceFor: ['own logs: new error template'], evidenceAgainst: [], toolCalls: 4 },
+    ],
+  );
+  assert.deepEqual(ranked.map((c) => c.service), ['payment', 'checkout']);
+  assert.ok(ranked[0] && ranked[0].score <= 1);
+  assert.match(ranked[0]?.reasons[0] ?? '', /supported/);
+  assert.match(ranked[1]?.reasons[0] ?? '', /refuted.*callee payment/);
+});
+
+void test('a broken trace source is reported missing and its hypotheses "not investigated", and the incident goes on', async () => {
+  // Traces are bound to a tool the server does not have: every trace query fails.
+  const h2 = await startIncidentHarness({
+    seed: 52,
+    toolsOverride: { servers: [], capabilities: { ...bindAllCapabilities('simulator'), 'traces.search': { server: 'simulator', tool: 'no_such_tool', argumentMap: {} } } },
+  });
+  after(() => h2.close());
+  const sim = await simulateIncident({ controlUrl: h2.sim.controlUrl, ingestUrl: h2.ingestUrl, fault: 'db-pool-exhaustion', service: 'inventory', severity: 'P3', alertService: 'inventory' });
+  const final = await incidentResult(h2.client, sim.incidentId, 120_000);
+  assert.ok(final.missingSources.some((m) => /^traces:/.test(m)), `traces reported missing: ${final.missingSources.join('; ')}`);
+  assert.ok(final.hypotheses.length > 0);
+  assert.ok(final.hypotheses.every((x) => x.verdict === 'not-investigated' && x.error), 'each hypothesis says it was not investigated, and why');
+  assert.notEqual(final.outcome, null, 'the incident finished');
+  assert.ok(final.candidates.length > 0, 'diagnosis went on with the other sources');
+});

@@ -1,0 +1,44 @@
+/**
+ * AlertCorrelatorWorkflow: one per task queue, the single place where alert groups
+ * meet. Each `correlate` update (sent by the groups' correlateAlerts activity) is
+ * decided alone, in order, by the pure `correlate` function (a worker coalesces the
+ * requests that arrive while its previous update is in flight into one update): cross-group inhibition and
+ * "is there a linked open incident to join". Continues as new when Temporal suggests,
+ * carrying its (bounded) state.
+ */
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { correlate, emptyCorrelatorState, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
+import { correlateUpdate, correlatorStatusQuery } from './messages.js';
+
+const MAX_UPDATES_PER_RUN = 2_000;
+
+export async function AlertCorrelatorWorkflow(input: { state?: CorrelatorState }): Promise<void> {
+  let state = input.state ?? emptyCorrelatorState();
+  let handled = 0;
+  setHandler(correlatorStatusQuery, () => state);
+  setHandler(
+    correlateUpdate,
+    (reqs: CorrelateRequest[]) => {
+      handled++;
+      // Requests coalesced by a worker are decided one after the other, in order.
+      return reqs.map((req) => {
+        const out = correlate(state, req, Date.now());
+        state = out.state;
+        return out.response;
+      });
+    },
+    {
+      validator: (reqs: CorrelateRequest[]) => {
+        if (!Array.isArray(reqs) || reqs.length === 0) throw new Error('expected a non-empty list of correlate requests');
+        for (const req of reqs) {
+          if (!req || typeof req.group !== 'string' || !Array.isArray(req.addSources) || !Array.isArray(req.removeSources) || !Array.isArray(req.targets) || !Array.isArray(req.rules)) {
+            throw new Error('malformed correlate request');
+          }
+        }
+      },
+    },
+  );
+  await condition(() => handled >= MAX_UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof AlertCorrelatorWorkflow>({ state });
+}

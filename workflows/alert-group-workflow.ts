@@ -1,0 +1,584 @@
+/**
+ * AlertGroupWorkflow: one long-lived aggregation per alert group key, reached by ingest
+ * with update-with-start (so concurrent webhooks of one group meet in one place) and
+ * answering at once which incident each alert went to.
+ *
+ * Alertmanager semantics: an incident id is assigned when the first new firing alert
+ * arrives, the incident workflow is started (a child, ParentClosePolicy ABANDON, with its
+ * own group wait 0) when `group_wait` is over; late alerts and resolutions reach it in
+ * batches at most every `group_interval`. Dedup is by alert lifecycle (fingerprint +
+ * startsAt): a redelivery changes nothing, even after the incident closed; a later firing
+ * of the fingerprint opens a new incident. Inhibition rules, flapping suppression and
+ * topology-linked merging (through the correlator workflow) decide before an incident
+ * opens. The group hears of closed incidents from the incidents themselves (a signal to
+ * their parent id, which survives continue-as-new) and from child results in this run.
+ * Long storms continue as new with the (bounded) state carried over.
+ *
+ * Deterministic orchestration only: settings arrive as data in the input; the correlator
+ * and the topology are reached through an activity.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { AggregationActivities } from '../src/aggregation/aggregation-activities.js';
+import type { CorrelateRequest, CorrelateResponse } from '../src/aggregation/correlation.js';
+import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
+import {
+  classify,
+  currentIncident,
+  emptyGroupState,
+  eventTimeMs,
+  prune,
+  type AlertGroupInput,
+  type AlertRecord,
+  type DeliveryResult,
+  type GroupIncident,
+  type GroupState,
+  type Route,
+} from '../src/aggregation/group-state.js';
+import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
+import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
+import type { IncidentStatus } from '../src/schemas/incident.js';
+import { failureMessage } from './failure-message.js';
+import { IncidentWorkflow } from './incident-workflow.js';
+import {
+  alertsSignal,
+  deliverAlertsUpdate,
+  forwardedAlertsSignal,
+  groupStatusQuery,
+  incidentClosedSignal,
+  type ForwardedAlerts,
+  type IncidentClosed,
+} from './messages.js';
+
+/**
+ * The correlator call: a local activity (no task-queue round trip on the ingest path),
+ * quick, and the group carries on without it if it fails.
+ */
+const correlation = { startToCloseTimeout: '10s', retry: { initialInterval: '500ms', maximumAttempts: 3 } } as const;
+const correlating = proxyLocalActivities<AggregationActivities>(correlation);
+
+/** At most this many alerts go in one start input or signal (payloads stay far under 2 MiB). */
+const MAX_ALERTS_PER_MESSAGE = 500;
+/** Delivery ids remembered for the fast duplicate path. */
+const KEEP_DELIVERY_IDS = 256;
+
+export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupState> {
+  const { settings, groupId } = input;
+  const state: GroupState = input.state ?? emptyGroupState();
+  const rules = compileRules(settings.inhibitRules);
+  const severityMap = { ...DEFAULT_SEVERITY_MAP, ...settings.severityMap };
+  let handledThisRun = 0;
+  let wake = false;
+  let lastActivityMs = Date.now();
+
+  /** Every change to the state runs here, one at a time (handlers may wait on activities). */
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  // ---- handlers first ----
+  setHandler(groupStatusQuery, () => ({ groupKey: input.groupKey, groupId, settings, state }));
+  setHandler(deliverAlertsUpdate, (batch: AlertBatch) => serial(() => deliver(batch)), {
+    validator: (batch: AlertBatch) => {
+      const parsed = AlertBatchSchema.safeParse(batch);
+      if (!parsed.success) throw new Error(`malformed alert batch: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 5).join('; ')}`);
+      if (parsed.data.groupKey !== input.groupKey) throw new Error(`batch of group ${JSON.stringify(parsed.data.groupKey)} sent to the group of ${JSON.stringify(input.groupKey)}`);
+    },
+  });
+  // Fire-and-forget senders: the same path, no answer (malformed batches are logged and dropped).
+  setHandler(alertsSignal, async (batch: AlertBatch) => {
+    const parsed = AlertBatchSchema.safeParse(batch);
+    if (!parsed.success || parsed.data.groupKey !== input.groupKey) {
+      log.warn('malformed alert batch signal dropped', { groupId });
+      return;
+    }
+    await serial(() => deliver(parsed.data));
+  });
+  setHandler(forwardedAlertsSignal, async (f: ForwardedAlerts) => {
+    await serial(() => takeForwarded(f));
+  });
+  setHandler(incidentClosedSignal, async (c: IncidentClosed) => {
+    await serial(() => closed(c));
+  });
+
+  // ---- main loop: open incidents after group_wait, flush per group_interval ----
+  for (;;) {
+    const deadline = nextDeadline();
+    const timeout = deadline === undefined ? settings.idleCloseSeconds * 1000 : Math.max(1, deadline - Date.now());
+    await condition(() => wake || shouldContinueAsNew(), timeout);
+    wake = false;
+    await serial(tick);
+    if (shouldContinueAsNew()) {
+      await condition(allHandlersFinished);
+      prune(state, Date.now(), settings);
+      state.counters.continuedAsNew++;
+      await continueAsNew<typeof AlertGroupWorkflow>({ ...input, state });
+    }
+    if (idle()) {
+      await condition(allHandlersFinished);
+      if (idle()) return state;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+
+  function shouldContinueAsNew(): boolean {
+    return handledThisRun >= settings.maxEventsBeforeContinueAsNew || workflowInfo().continueAsNewSuggested;
+  }
+
+  function idle(): boolean {
+    return (
+      state.incidents.every((i) => i.state === 'closed') &&
+      Object.keys(state.alerts).length === 0 &&
+      state.closedToReport.length === 0 &&
+      Date.now() - lastActivityMs >= settings.idleCloseSeconds * 1000
+    );
+  }
+
+  function nextDeadline(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number) => {
+      if (next === undefined || t < next) next = t;
+    };
+    for (const inc of state.incidents) {
+      if (inc.state === 'pending') consider(inc.openAtMs ?? 0);
+      else if (inc.state === 'open' && inc.queue.length > 0) consider((inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000);
+    }
+    if (state.closedToReport.length > 0) consider(Date.now());
+    return next;
+  }
+
+  async function tick(): Promise<void> {
+    const now = Date.now();
+    for (const inc of [...state.incidents]) {
+      if (inc.state === 'pending' && (inc.openAtMs ?? 0) <= now) await startIncident(inc);
+      else if (inc.state === 'open' && inc.queue.length > 0 && (inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000 <= now) await flush(inc);
+    }
+    if (state.closedToReport.length > 0) await askCorrelator({ group: groupId, rules: [], addSources: [], removeSources: [], targets: [] });
+    prune(state, now, settings);
+  }
+
+  // ---- deliveries ----
+
+  async function deliver(batch: AlertBatch): Promise<DeliveryResult> {
+    handledThisRun++;
+    state.counters.deliveries++;
+    const now = Date.now();
+    lastActivityMs = now;
+    const alerts = batch.alerts.map((a) => AlertSchema.parse(a));
+    if (state.deliveries.includes(batch.deliveryId)) {
+      state.counters.duplicates += alerts.length;
+      return result(alerts, new Map(alerts.map((a) => [a.fingerprint, dup(a)])));
+    }
+    state.deliveries.push(batch.deliveryId);
+    if (state.deliveries.length > KEEP_DELIVERY_IDS) state.deliveries.splice(0, state.deliveries.length - KEEP_DELIVERY_IDS);
+
+    const routes = new Map<string, Route>();
+    const fresh: Alert[] = [];
+    const resolvedSources: string[] = [];
+    const resolutions = new Map<string, Alert[]>();
+    for (const a of alerts) {
+      state.counters.alerts++;
+      const rec = state.alerts[a.fingerprint];
+      const kind = classify(rec, a);
+      if (rec && (kind === 'duplicate' || kind === 'stale')) {
+        rec.seenMs = now;
+        state.counters.duplicates++;
+        routes.set(a.fingerprint, dup(a));
+        continue;
+      }
+      if (rec && kind === 'resolution') {
+        rec.status = 'resolved';
+        rec.seenMs = now;
+        rec.transitions = recordTransition(rec.transitions, eventTimeMs(a, now), settings.flapping);
+        if (rules.length > 0 && isSource(rules, a)) resolvedSources.push(a.fingerprint);
+        if (rec.incidentId) resolutions.set(rec.incidentId, [...(resolutions.get(rec.incidentId) ?? []), a]);
+        routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: rec.incidentId, disposition: 'resolved' });
+        continue;
+      }
+      // A new lifecycle of the fingerprint (or a fingerprint never seen).
+      const transitions = recordTransition(rec?.transitions ?? [], eventTimeMs(a, now), settings.flapping);
+      state.alerts[a.fingerprint] = { fingerprint: a.fingerprint, startsAt: a.startsAt, status: a.status, labels: a.labels, incidentId: null, transitions, seenMs: now };
+      if (a.status === 'resolved') {
+        routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: null, disposition: 'recorded' });
+        continue;
+      }
+      fresh.push(a);
+    }
+    if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
+    for (const [incidentId, list] of resolutions) await attach(incidentId, list);
+    return result(alerts, routes);
+  }
+
+  function dup(a: Alert): Route {
+    const rec = state.alerts[a.fingerprint];
+    return {
+      fingerprint: a.fingerprint,
+      incidentId: rec?.incidentId ?? null,
+      disposition: 'duplicate',
+      ...(rec?.suppressed ? { reason: `${rec.suppressed.reason}: ${rec.suppressed.detail}` } : {}),
+    };
+  }
+
+  function result(alerts: Alert[], routes: Map<string, Route>): DeliveryResult {
+    const seen = new Set<string>();
+    const out: Route[] = [];
+    for (const a of alerts) {
+      if (seen.has(a.fingerprint)) continue;
+      seen.add(a.fingerprint);
+      out.push(routes.get(a.fingerprint) ?? dup(a));
+    }
+    return { groupId, routes: out };
+  }
+
+  function suppress(a: Alert, reason: 'inhibited' | 'flapping', detail: string, routes: Map<string, Route>, now: number): void {
+    const rec = state.alerts[a.fingerprint];
+    if (rec) {
+      rec.suppressed = { reason, detail };
+      rec.incidentId = null;
+    }
+    state.suppressions.push({ fingerprint: a.fingerprint, startsAt: a.startsAt, reason, detail, atMs: now });
+    state.counters[reason]++;
+    routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: null, disposition: reason, reason: detail });
+  }
+
+  /** New firing alerts: flapping, inhibition, then the current incident, a linked one, or a new one. */
+  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number): Promise<void> {
+    const current = currentIncident(state);
+    const candidates: Alert[] = [];
+    for (const a of fresh) {
+      const rec = state.alerts[a.fingerprint];
+      if (!current && rec && isFlapping(rec.transitions, eventTimeMs(a, now), settings.flapping)) {
+        suppress(a, 'flapping', `${rec.transitions.length} state changes within ${settings.flapping.windowSeconds}s (more than ${settings.flapping.threshold}): no new incident until it settles`, routes, now);
+        continue;
+      }
+      candidates.push(a);
+    }
+
+    let remaining = candidates;
+    if (rules.length > 0) {
+      const localSources = Object.values(state.alerts).filter((r: AlertRecord) => r.status === 'firing' && isSource(rules, r));
+      remaining = [];
+      for (const a of candidates) {
+        const hit = findInhibitor(rules, a, localSources);
+        if (hit) suppress(a, 'inhibited', `${hit.rule} (source ${hit.sourceFingerprint})`, routes, now);
+        else remaining.push(a);
+      }
+    }
+
+    const newSources = rules.length > 0 ? fresh.filter((a) => isSource(rules, a)) : [];
+    const targets = rules.length > 0 ? remaining.filter((a) => isTarget(rules, a)) : [];
+    const wantsCandidate = !current && remaining.length > 0 && settings.topologyMergeWindowSeconds > 0;
+    const nextId = `${input.incidentPrefix}-${state.seq + 1}`;
+    let answer: CorrelateResponse | undefined;
+    if (newSources.length > 0 || resolvedSources.length > 0 || targets.length > 0 || wantsCandidate) {
+      answer = await askCorrelator({
+        group: groupId,
+        rules: settings.inhibitRules,
+        addSources: newSources.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
+        removeSources: resolvedSources,
+        targets: targets.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
+        ...(wantsCandidate
+          ? {
+              candidate: {
+                incidentId: nextId,
+                services: unique(remaining.map((a) => alertService(a)).filter((s): s is string => !!s)),
+                links: [],
+                atMs: Math.min(...remaining.map((a) => eventTimeMs(a, now))),
+                windowSeconds: settings.topologyMergeWindowSeconds,
+                fingerprints: remaining.map((a) => a.fingerprint),
+              },
+            }
+          : {}),
+      });
+    }
+    const final: Alert[] = [];
+    for (const a of remaining) {
+      const hit = answer?.inhibited[a.fingerprint];
+      if (hit) suppress(a, 'inhibited', `${hit.rule} (source ${hit.sourceFingerprint}${hit.sourceGroup ? ` in ${hit.sourceGroup}` : ''})`, routes, now);
+      else final.push(a);
+    }
+    if (final.length === 0) return;
+
+    if (current) {
+      await join(current, final, routes);
+      return;
+    }
+    const linked = answer?.incident;
+    if (linked && linked.ownerGroup !== groupId) {
+      const inc: GroupIncident = {
+        id: linked.incidentId,
+        state: 'linked',
+        ownerGroup: linked.ownerGroup,
+        severity: severityOf(final),
+        fingerprints: [],
+        queue: [],
+        notes: [],
+        merges: [{ rule: linked.mergeRule ?? 'linked', fromGroup: groupId, fingerprints: final.map((a) => a.fingerprint), atMs: now }],
+        linkedGroups: [],
+      };
+      state.incidents.push(inc);
+      state.counters.merged += final.length;
+      await join(inc, final, routes);
+      return;
+    }
+    state.seq++;
+    const inc: GroupIncident = {
+      id: `${input.incidentPrefix}-${state.seq}`,
+      state: 'pending',
+      ownerGroup: groupId,
+      severity: severityOf(final),
+      fingerprints: [],
+      openAtMs: now + settings.groupWaitSeconds * 1000,
+      queue: [],
+      notes: [],
+      merges: [],
+      linkedGroups: [],
+    };
+    state.incidents.push(inc);
+    state.counters.incidentsOpened++;
+    await join(inc, final, routes, 'opened');
+    // group_wait 0: the incident exists before the sender hears its id.
+    if (settings.groupWaitSeconds === 0) await startIncident(inc);
+    wake = true;
+  }
+
+  /** Adds alerts to one of this group's current incidents (or forwards them to the owner of a linked one). */
+  async function join(inc: GroupIncident, alerts: Alert[], routes: Map<string, Route>, disposition: 'opened' | 'joined' = 'joined'): Promise<void> {
+    for (const a of alerts) {
+      const rec = state.alerts[a.fingerprint];
+      if (rec) rec.incidentId = inc.id;
+      if (!inc.fingerprints.includes(a.fingerprint)) inc.fingerprints.push(a.fingerprint);
+      const merge = inc.state === 'linked' ? inc.merges[0]?.rule : undefined;
+      routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: inc.id, disposition: merge ? 'merged' : disposition, ...(merge ? { reason: merge } : {}) });
+    }
+    inc.severity = highestSeverity([inc.severity, severityOf(alerts)]);
+    if (inc.state === 'linked') {
+      const ok = await forward(inc, alerts);
+      if (!ok) {
+        // The owner is gone: route them again (they open an incident here).
+        for (const a of alerts) {
+          const rec = state.alerts[a.fingerprint];
+          if (rec) rec.incidentId = null;
+        }
+        const firing = alerts.filter((a) => a.status === 'firing');
+        if (firing.length > 0) await route(firing, [], routes, Date.now());
+      }
+      return;
+    }
+    enqueue(inc, alerts);
+  }
+
+  function enqueue(inc: GroupIncident, alerts: Alert[]): void {
+    for (const a of alerts) {
+      const i = inc.queue.findIndex((q) => q.fingerprint === a.fingerprint);
+      if (i >= 0) inc.queue[i] = a;
+      else inc.queue.push(a);
+    }
+    wake = true;
+  }
+
+  /** Resolutions of alerts already routed: recorded in their incident. */
+  async function attach(incidentId: string, alerts: Alert[]): Promise<void> {
+    const inc = state.incidents.find((i) => i.id === incidentId);
+    if (!inc || inc.state === 'closed') return;
+    if (inc.state === 'linked') await forward(inc, alerts);
+    else enqueue(inc, alerts);
+  }
+
+  async function forward(inc: GroupIncident, alerts: Alert[]): Promise<boolean> {
+    try {
+      await getExternalWorkflowHandle(inc.ownerGroup).signal(forwardedAlertsSignal, {
+        incidentId: inc.id,
+        fromGroup: groupId,
+        alerts,
+        rule: inc.merges[0]?.rule ?? 'linked',
+      });
+      return true;
+    } catch (err) {
+      log.warn('the group owning a linked incident is unreachable', { groupId, incidentId: inc.id, error: failureMessage(err) });
+      inc.state = 'closed';
+      inc.outcome = `owner ${inc.ownerGroup} unreachable`;
+      inc.closedMs = Date.now();
+      state.closedToReport.push(inc.id);
+      return false;
+    }
+  }
+
+  /** Another group's alerts joining an incident this group owns. */
+  async function takeForwarded(f: ForwardedAlerts): Promise<void> {
+    lastActivityMs = Date.now();
+    const inc = state.incidents.find((i) => i.id === f.incidentId && i.ownerGroup === groupId);
+    if (!inc || inc.state === 'closed' || inc.state === 'linked') {
+      await tell(f.fromGroup, { incidentId: f.incidentId, outcome: inc?.outcome ?? 'closed', bounced: f.alerts });
+      return;
+    }
+    const added = f.alerts.filter((a) => !inc.fingerprints.includes(a.fingerprint)).map((a) => a.fingerprint);
+    if (added.length > 0) {
+      inc.fingerprints.push(...added);
+      inc.merges.push({ rule: f.rule, fromGroup: f.fromGroup, fingerprints: added, atMs: Date.now() });
+      inc.notes.push(`merged ${added.length} alert(s) from ${f.fromGroup} (${unique(f.alerts.map((a) => a.labels['alertname'] ?? 'alert')).join(', ')}): ${f.rule}`);
+      state.counters.merged += added.length;
+    }
+    if (!inc.linkedGroups.includes(f.fromGroup)) inc.linkedGroups.push(f.fromGroup);
+    inc.foreign = { ...inc.foreign, ...Object.fromEntries(f.alerts.map((a) => [a.fingerprint, f.fromGroup])) };
+    inc.severity = highestSeverity([inc.severity, severityOf(f.alerts)]);
+    enqueue(inc, f.alerts);
+  }
+
+  async function closed(c: IncidentClosed): Promise<void> {
+    const inc = state.incidents.find((i) => i.id === c.incidentId);
+    if (inc && inc.state !== 'closed') await markClosed(inc, c.outcome);
+    if (c.bounced && c.bounced.length > 0) {
+      const again: Alert[] = [];
+      for (const a of c.bounced) {
+        const rec = state.alerts[a.fingerprint];
+        if (!rec || rec.startsAt !== a.startsAt || rec.incidentId !== c.incidentId) continue;
+        rec.incidentId = null;
+        if (rec.status === 'firing') again.push({ ...a, status: 'firing' });
+      }
+      if (again.length > 0) await route(again, [], new Map(), Date.now());
+    }
+  }
+
+  async function markClosed(inc: GroupIncident, outcome: string): Promise<void> {
+    const wasOpen = inc.state === 'open';
+    inc.state = 'closed';
+    inc.outcome = outcome;
+    inc.closedMs = Date.now();
+    if (inc.ownerGroup !== groupId) return;
+    state.closedToReport.push(inc.id);
+    for (const g of inc.linkedGroups) await tell(g, { incidentId: inc.id, outcome });
+    // Alerts queued for an incident that closed before the next flush never reached it: they open the next one.
+    const orphans = wasOpen ? inc.queue.filter((a) => a.status === 'firing' && state.alerts[a.fingerprint]?.incidentId === inc.id && state.alerts[a.fingerprint]?.startsAt === a.startsAt) : [];
+    for (const a of orphans) {
+      const rec = state.alerts[a.fingerprint];
+      if (rec) rec.incidentId = null;
+    }
+    // Other groups' alerts go back to them (they route them again).
+    const foreign = new Map<string, Alert[]>();
+    for (const a of wasOpen ? inc.queue : []) {
+      const origin = inc.foreign?.[a.fingerprint];
+      if (origin) foreign.set(origin, [...(foreign.get(origin) ?? []), a]);
+    }
+    inc.queue = [];
+    for (const [group, bounced] of foreign) await tell(group, { incidentId: inc.id, outcome, bounced });
+    if (orphans.length > 0) await route(orphans, [], new Map(), Date.now());
+    wake = true;
+  }
+
+  async function tell(group: string, c: IncidentClosed): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(group).signal(incidentClosedSignal, c);
+    } catch (err) {
+      log.warn('could not tell a group about a closed incident', { groupId, group, incidentId: c.incidentId, error: failureMessage(err) });
+    }
+  }
+
+  async function askCorrelator(req: CorrelateRequest): Promise<CorrelateResponse | undefined> {
+    const closedIds = [...state.closedToReport];
+    try {
+      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}) });
+      state.closedToReport = state.closedToReport.filter((id) => !closedIds.includes(id));
+      if (answer.topologyError) log.info('correlation without topology', { groupId, error: answer.topologyError });
+      return answer;
+    } catch (err) {
+      // Without the correlator the group still works alone: local inhibition, no cross-group merge.
+      log.warn('correlator unavailable; deciding within the group only', { groupId, error: failureMessage(err) });
+      return undefined;
+    }
+  }
+
+  // ---- incidents ----
+
+  async function startIncident(inc: GroupIncident): Promise<void> {
+    if (inc.state !== 'pending') return;
+    const alerts = inc.queue.slice(0, MAX_ALERTS_PER_MESSAGE);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await startChild(IncidentWorkflow, {
+          workflowId: inc.id,
+          args: [
+            {
+              incidentId: inc.id,
+              groupKey: input.groupKey,
+              alerts,
+              settings: { ...settings.incident, groupWaitSeconds: 0 },
+              aggregation: { groupId, severityMap, notes: [`opened by alert group ${groupId} after group_wait ${settings.groupWaitSeconds}s`, ...inc.notes] },
+            },
+          ],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        inc.state = 'open';
+        inc.openedMs = Date.now();
+        inc.lastFlushMs = inc.openedMs;
+        inc.queue = inc.queue.slice(alerts.length);
+        inc.notes = [];
+        const id = inc.id;
+        // In this run the child's result tells of its end even if it failed or was terminated;
+        // across continue-as-new the incident's own signal does.
+        void handle.result().then(
+          (s: IncidentStatus) => void serial(() => closedById(id, s.outcome ?? 'closed')),
+          (err: unknown) => void serial(() => closedById(id, `failed: ${failureMessage(err)}`)),
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
+        // The id is taken (this group lost its state once): take the next one, same alerts.
+        state.seq++;
+        const next = `${input.incidentPrefix}-${state.seq}`;
+        for (const rec of Object.values(state.alerts)) if (rec.incidentId === inc.id) rec.incidentId = next;
+        log.warn('incident id taken; using the next', { groupId, taken: inc.id, next });
+        inc.id = next;
+      }
+    }
+  }
+
+  async function closedById(id: string, outcome: string): Promise<void> {
+    const inc = state.incidents.find((i) => i.id === id);
+    if (inc && inc.state !== 'closed') await markClosed(inc, outcome);
+  }
+
+  async function flush(inc: GroupIncident): Promise<void> {
+    const alerts = inc.queue.slice(0, MAX_ALERTS_PER_MESSAGE);
+    const note = inc.notes.length > 0 ? inc.notes.join('; ') : undefined;
+    state.flushSeq++;
+    try {
+      await getExternalWorkflowHandle(inc.id).signal(alertsSignal, {
+        groupKey: input.groupKey,
+        deliveryId: `${groupId}/flush-${state.flushSeq}`,
+        alerts,
+        ...(note ? { note } : {}),
+      });
+      inc.queue = inc.queue.slice(alerts.length);
+      inc.notes = [];
+      inc.lastFlushMs = Date.now();
+    } catch (err) {
+      log.info('incident gone before a flush', { groupId, incidentId: inc.id, error: failureMessage(err) });
+      await markClosed(inc, 'closed');
+    }
+  }
+
+  function severityOf(alerts: Alert[]) {
+    return highestSeverity(alerts.map((a) => alertSeverity(a, severityMap)));
+  }
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
