@@ -183,8 +183,6 @@ void test('two processes and this one appending at once produce one intact chain
     const ids = new Set(records.filter((r) => r.packet.incidentId === tag).map((r) => r.packet.packetId));
     assert.equal(ids.size, 150, tag);
   }
-  const switches = records.filter((r, i) => i > 0 && r.packet.incidentId !== records[i - 1]?.packet.incidentId).length;
-  assert.ok(switches >= 4, `the processes' appends interleaved (${switches} switches)`);
   assert.ok(!existsSync(`${file}.lock`), 'the lock is released');
 });
 

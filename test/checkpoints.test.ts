@@ -133,7 +133,7 @@ void test('with signed tokens required, a valid commander token approves and for
   assert.equal((await incidentResult(h.client, handle.workflowId)).outcome, 'remediated');
 });
 
-void test('unanswered, the checkpoint escalates along the chain, notifies each level, then takes the safe default', async () => {
+void test('unanswered, the checkpoint escalates along the chain, notifies each level, takes the safe default and pushes the report', async () => {
   const received: { event: string; role?: string }[] = [];
   const hook = createServer((req, res) => {
     let body = '';
@@ -167,7 +167,9 @@ void test('unanswered, the checkpoint escalates along the chain, notifies each l
       ['escalated', 'incident-commander'],
       ['escalated', 'engineering-manager'],
       ['handed-over', undefined],
+      ['report', undefined],
     ],
+    'every level is notified, then the hand-over, then the report is pushed',
   );
   assert.equal(final.saga, null, 'no remediation ran');
   assert.deepEqual(await actionCounts(h), {});

@@ -500,6 +500,9 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     await Promise.all(pendingPackets);
     enter('report', text);
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
+    // The report goes to the policy's webhooks too (only when some are configured).
+    const rc = status.rootCause ?? status.inference?.rootCause;
+    await notifyChain('report', `${status.outcome ?? 'closed'}; root cause ${rc?.service ?? 'unknown'}${status.inference ? ` (${(status.inference.confidence * 100).toFixed(0)}%)` : ''}; ${text}; report ${status.report.markdownPath}`);
     enter('closed', status.outcome ?? 'closed');
     // The alert group that opened this incident hears that it closed (new alerts then open a new one).
     if (input.aggregation) await getExternalWorkflowHandle(input.aggregation.groupId).signal(incidentClosedSignal, { incidentId: input.incidentId, outcome: status.outcome ?? 'closed' }).catch(() => undefined);

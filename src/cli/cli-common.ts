@@ -30,6 +30,8 @@ export const USAGE = `usage: vigil <command> [flags]
   pause      [--service <name>] --as <who> [--reason ...]   kill switch: stop all autonomous action
   resume     [--service <name>] --as <who>
   token      --as <who> [--ttl seconds]  sign an approver token with the dev identity
+  close      <id> --root-cause <service> --as <who> [--helpful|--not-helpful]
+             label a closed incident (its knowledge-base entry) with the confirmed root cause
   report     <id> [--format md|json]
   audit      verify [<path> | --pg] [--json] | export <incident-id> [--out file] [--pg]
   eval       <dataset-dir> [--out results.json] [--json] [--concurrency 4] [--limit N] [--temporal-address a]

@@ -42,8 +42,16 @@ export async function runDemo(v: Record<string, string | boolean | undefined>): 
     say(`demo: incident ${sim.incidentId} opened`);
     const handle = stack.client.workflow.getHandle(sim.incidentId);
 
-    let status: IncidentStatus = await handle.query(statusQuery);
     const deadline = Date.now() + 5 * 60_000;
+    // The incident opens once its alert group's group_wait is over.
+    let status: IncidentStatus | undefined;
+    while (!status) {
+      status = await handle.query(statusQuery).catch((err: unknown) => {
+        if (Date.now() > deadline) throw err;
+        return undefined;
+      });
+      if (!status) await new Promise((r) => setTimeout(r, 250));
+    }
     let lastStage = '';
     while (status.stage !== 'checkpoint' && status.stage !== 'closed' && Date.now() < deadline) {
       if (status.stage !== lastStage) say(`demo:   stage ${status.stage}`);

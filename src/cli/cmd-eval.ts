@@ -12,7 +12,7 @@ import { NotADatasetError } from '../eval/dataset.js';
 import { EvalSetupError, runEval, type EvalProgress } from '../eval/run-eval.js';
 import { formatSummary } from '../eval/summary-text.js';
 import { BaselinePlacement } from '../replay/replay-model.js';
-import { installTemporalRuntime } from '../temporal/runtime.js';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { CliError, int, str } from './cli-common.js';
 
 function progressLine(p: EvalProgress): string {
@@ -34,7 +34,13 @@ export async function runEvalCommand(v: Record<string, string | boolean | undefi
   const temporalAddress = str(v['temporal-address']) ?? process.env['TEMPORAL_ADDRESS'];
   const keepDir = str(v['keep']);
 
-  installTemporalRuntime();
+  // Quiet by default: the summary is the output. Worker logs (pino) and the Temporal SDK's
+  // own logs go to stderr, and only errors unless VIGIL_LOG_LEVEL / VIGIL_TEMPORAL_LOG_LEVEL
+  // say otherwise. The SDK core's (Rust) logs are forwarded too: by default they are
+  // written to stdout, which would corrupt --json.
+  process.env['VIGIL_LOG_LEVEL'] ??= 'error';
+  const level = (process.env['VIGIL_TEMPORAL_LOG_LEVEL'] as LogLevel | undefined) ?? 'ERROR';
+  Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { forward: {}, filter: { core: level, other: level } } } });
   // Ctrl-C or a kill: exit through process.exit so the embedded Temporal server is stopped too.
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));

@@ -74,6 +74,11 @@ const commands: Record<string, Command> = {
     run: async (v) => (await import('./cmd-kill-switch.js')).runKillSwitch('resume', v),
   },
   token: { options: { as: { type: 'string' }, ttl: { type: 'string' } }, run: async (v) => (await import('./cmd-token.js')).runToken(v) },
+  close: {
+    options: { ...common, ...json, as: { type: 'string' }, 'root-cause': { type: 'string' }, helpful: { type: 'boolean' }, 'not-helpful': { type: 'boolean' } },
+    allowPositionals: true,
+    run: async (v, p) => (await import('./cmd-close.js')).runClose(v, p),
+  },
   report: {
     options: { ...common, format: { type: 'string' } },
     allowPositionals: true,

@@ -42,8 +42,10 @@ export function findSimilarIncidents(past: IncidentStatus[], current: { alerts: 
   const query = describe({ title: '', alerts: current.alerts, candidates: current.candidates, inference: null });
   return bm25Search(past.map((p) => ({ id: p.incidentId, text: describe(p) })), query, { limit }).map((hit) => {
     const p = byId.get(hit.id);
+    // The commander's post-incident label wins, then an override, then what the agent inferred.
+    const labelled = p?.feedback?.confirmedRootCause;
     const confirmed = [...(p?.decisions ?? [])].reverse().find((d) => d.accepted && d.kind === 'override')?.rootCauseService;
-    const service = confirmed ?? p?.inference?.rootCause?.service;
+    const service = labelled ?? confirmed ?? p?.rootCause?.service ?? p?.inference?.rootCause?.service;
     return { id: hit.id, title: p?.title ?? hit.id, similarity: hit.score, ...(service ? { rootCauseService: service } : {}) };
   });
 }

@@ -256,6 +256,10 @@ export const IncidentStatus = z.object({
   policyVersion: z.string().nullable(),
   timeline: z.array(z.object({ at: z.string(), stage: Stage, note: z.string() })),
   report: z.object({ jsonPath: z.string(), markdownPath: z.string() }).nullable(),
+  /** The commander's post-incident label (`vigil close`): the knowledge base's ground truth. */
+  feedback: z
+    .object({ confirmedRootCause: z.string(), correct: z.boolean(), inferred: z.string().nullable(), helpful: z.boolean().nullable(), by: z.string(), at: z.string() })
+    .optional(),
 });
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
 
