@@ -255,9 +255,15 @@ try {
   log(`# storm sent in ${stormSeconds.toFixed(1)}s; waiting for group_wait/group_interval and checking every group`);
 
   // Wait until every group has no pending incident and nothing queued, then account.
-  const statuses = await withDeadline('groups to settle', 180_000, async () => {
+  const statuses = await withDeadline('groups to settle', 600_000, async () => {
     const all = await Promise.all([...groups].map((k) => client.workflow.getHandle(groupIdFor(k)).query(groupStatusQuery)));
-    const busy = all.filter((g) => g.state.incidents.some((i) => i.state === 'pending' || (i.state === 'open' && i.queue.length > 0)));
+    // Busy: an incident still in group_wait, alerts queued for a flush, or alerts being
+    // routed again (an incident closed under them and they were bounced or orphaned).
+    const busy = all.filter(
+      (g) =>
+        g.state.incidents.some((i) => i.state === 'pending' || (i.state === 'open' && i.queue.length > 0)) ||
+        Object.values(g.state.alerts).some((a) => a.incidentId === null && !a.suppressed && a.status === 'firing'),
+    );
     return busy.length === 0 ? all : undefined;
   });
   const seen = new Map<string, number>();
@@ -291,19 +297,36 @@ try {
   for (const [f, id] of incidentOf) if (id) routedTo.set(id, (routedTo.get(id) ?? new Set()).add(f));
   let inIncidents = 0;
   const notInIncident: string[] = [];
+  const pendingChecks = [...routedTo];
   await Promise.all(
-    [...routedTo].map(async ([id, fps]) => {
+    Array.from({ length: 8 }, async () => {
+      for (let job = pendingChecks.shift(); job; job = pendingChecks.shift()) await checkIncident(job);
+    }),
+  );
+  async function checkIncident([id, fps]: [string, Set<string>]): Promise<void> {
+    {
+      let last = 'no answer';
       const st = await withDeadline(`incident ${id}`, 60_000, async () => {
-        const s: IncidentStatus = await client.workflow.getHandle(id).query(statusQuery);
-        return [...fps].every((f) => s.alerts.some((a) => a.fingerprint === f)) ? s : undefined;
+        const s: IncidentStatus | undefined = await client.workflow
+          .getHandle(id)
+          .query(statusQuery)
+          .catch((err: unknown) => {
+            last = `query failed: ${(err as Error).message.slice(0, 120)}`;
+            return undefined;
+          });
+        if (!s) return undefined;
+        const have = new Set(s.alerts.map((a) => a.fingerprint));
+        const absent = [...fps].filter((f) => !have.has(f));
+        last = `${absent.length} of ${fps.size} absent (stage ${s.stage}, ${s.alerts.length} alerts)`;
+        return absent.length === 0 ? s : undefined;
       }).catch(() => undefined);
       if (!st) {
-        notInIncident.push(id);
+        notInIncident.push(`${id}: ${last}`);
         return;
       }
       inIncidents += fps.size;
-    }),
-  );
+    }
+  }
   const accounted = TOTAL - missing.length - twice.length - unrouted.length;
 
   // ---------------- 2. throughput ----------------
@@ -394,6 +417,9 @@ try {
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   process.exitCode = accounted === TOTAL && failed === 0 ? 0 : 1;
+} catch (err) {
+  log(`# benchmark failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
 } finally {
   await ingest.close();
   worker.shutdown();

@@ -11,11 +11,23 @@ import type { IncidentStatus } from '../src/schemas/incident.js';
 import { groupIdFor, TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
 import { ALERT_GROUP_WORKFLOW, deliverAlertsUpdate } from '../workflows/messages.js';
-import { amWebhook, fingerprintOf, poll, startAggregationHarness, type AmAlert } from './support/aggregation-harness.js';
+import { amWebhook, fingerprintOf, poll, startAggregationHarness, type AggregationHarness, type AmAlert } from './support/aggregation-harness.js';
 
 installTemporalRuntime();
 
 const FAST = { groupWaitSeconds: 1, groupIntervalSeconds: 1, topologyMergeWindowSeconds: 0 } as const;
+
+/**
+ * Injects a bad release into the simulator's payment service, so an incident about
+ * frontend alerts finds a root cause and (P0) waits for the incident commander instead
+ * of closing as "no action" while a test still sends it alerts. Returns a startsAt for them.
+ */
+async function keepIncidentsOpen(h: AggregationHarness): Promise<string> {
+  const startedAt = Math.floor(Date.now() / 1000) - 90;
+  const fault = await fetch(`${h.sim.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'bad-release', service: 'payment', startedAt }) });
+  assert.equal(fault.status, 201);
+  return new Date((startedAt + 15) * 1000).toISOString();
+}
 
 void test('a redelivered webhook changes nothing, and after its incident closed (auto-resolved) still opens none', async () => {
   const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2 });
@@ -166,11 +178,7 @@ void test('a database alert and the API alert above it, in different groups, bec
 void test('late alerts reach the open incident batched per group_interval', async () => {
   const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 4 });
   try {
-    // A bad release keeps the incident open (a P0 waits for the incident commander).
-    const startedAt = Math.floor(Date.now() / 1000) - 90;
-    const fault = await fetch(`${h.sim.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'bad-release', service: 'payment', startedAt }) });
-    assert.equal(fault.status, 201);
-    const startsAt = new Date((startedAt + 15) * 1000).toISOString();
+    const startsAt = await keepIncidentsOpen(h);
     const key = h.key('alertname="HighErrorRate"');
     const mk = (i: number): AmAlert => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
     const first = await h.post(amWebhook(key, [mk(0)]));
@@ -191,8 +199,9 @@ void test('late alerts reach the open incident batched per group_interval', asyn
 void test('a long storm continues as new without losing an alert', async () => {
   const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 1, maxEventsBeforeContinueAsNew: 5 });
   try {
+    const startsAt = await keepIncidentsOpen(h);
     const key = h.key('alertname="Storm"');
-    const mk = (i: number): AmAlert => ({ labels: { alertname: 'Storm', service: 'frontend', pod: `fe-${i}`, severity: 'error' } });
+    const mk = (i: number): AmAlert => ({ labels: { alertname: 'Storm', service: 'frontend', pod: `fe-${i}`, severity: 'critical' }, startsAt });
     const ids = new Set<string>();
     // Sequential and concurrent deliveries across several runs.
     for (let i = 0; i < 10; i++) (await h.post(amWebhook(key, [mk(i)]))).body.incidents.forEach((x) => ids.add(x.id));

@@ -71,7 +71,7 @@ const correlation = { startToCloseTimeout: '10s', retry: { initialInterval: '500
 const correlating = proxyActivities<AggregationActivities>(correlation);
 
 /** At most this many alerts go in one start input or signal (payloads stay far under 2 MiB). */
-const MAX_ALERTS_PER_MESSAGE = 500;
+const MAX_ALERTS_PER_MESSAGE = 200;
 /** Delivery ids remembered for the fast duplicate path. */
 const KEEP_DELIVERY_IDS = 256;
 
@@ -214,7 +214,9 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       }
       // A new lifecycle of the fingerprint (or a fingerprint never seen).
       const transitions = recordTransition(rec?.transitions ?? [], eventTimeMs(a, now), settings.flapping);
-      state.alerts[a.fingerprint] = { fingerprint: a.fingerprint, startsAt: a.startsAt, status: a.status, labels: a.labels, incidentId: null, transitions, seenMs: now };
+      // Labels are kept only where inhibition needs them (possible sources): the state stays small.
+      const labels = rules.length > 0 && isSource(rules, a) ? a.labels : {};
+      state.alerts[a.fingerprint] = { fingerprint: a.fingerprint, startsAt: a.startsAt, status: a.status, labels, incidentId: null, transitions, seenMs: now };
       if (a.status === 'resolved') {
         routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: null, disposition: 'recorded' });
         continue;
@@ -273,7 +275,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
     let remaining = candidates;
     if (rules.length > 0) {
-      const localSources = Object.values(state.alerts).filter((r: AlertRecord) => r.status === 'firing' && isSource(rules, r));
+      const localSources = Object.values(state.alerts).filter((r: AlertRecord) => r.status === 'firing' && Object.keys(r.labels).length > 0 && isSource(rules, r));
       remaining = [];
       for (const a of candidates) {
         const hit = findInhibitor(rules, a, localSources);

@@ -37,6 +37,7 @@ export interface AlertRecord {
   /** The lifecycle: an alert is identified by fingerprint + startsAt. */
   startsAt: string;
   status: 'firing' | 'resolved';
+  /** Kept only for alerts that may inhibit others (inhibition sources); {} otherwise. */
   labels: Record<string, string>;
   incidentId: string | null;
   suppressed?: { reason: 'inhibited' | 'flapping'; detail: string };

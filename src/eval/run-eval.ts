@@ -14,6 +14,7 @@
  * truth.json is read only after every workflow has finished, for scoring.
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -240,7 +241,13 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   let setupSeconds = 0;
   try {
     const runDir = await mkdtemp(join(tmpdir(), 'vigil-eval-'));
-    cleanups.push(() => rm(runDir, { recursive: true, force: true }));
+    // Removed at the end, or when the process exits first (Ctrl-C exits through process.exit).
+    const removeRunDir = () => rmSync(runDir, { recursive: true, force: true });
+    process.once('exit', removeRunDir);
+    cleanups.push(async () => {
+      process.off('exit', removeRunDir);
+      await rm(runDir, { recursive: true, force: true });
+    });
 
     let address = options.temporalAddress;
     const say = options.onStatus ?? (() => undefined);
