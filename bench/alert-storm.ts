@@ -328,6 +328,14 @@ try {
     }
   }
   const accounted = TOTAL - missing.length - twice.length - unrouted.length;
+  if (process.env['BENCH_DEBUG'] && notInIncident.length > 0) {
+    const id = (notInIncident[0] ?? '').split(':')[0] ?? '';
+    for (const g of statuses as GroupStatus[]) {
+      const recs = Object.values(g.state.alerts).filter((a) => a.incidentId === id).length;
+      const inc = g.state.incidents.find((i) => i.id === id);
+      if (recs > 0 || inc) log(`debug ${id} in ${g.groupId}: ${recs} records; incident ${JSON.stringify(inc ? { ...inc, queue: inc.queue.length, fingerprints: inc.fingerprints.length, foreign: Object.keys(inc.foreign ?? {}).length } : null)}`);
+    }
+  }
 
   // ---------------- 2. throughput ----------------
   // Throughput groups never reach group_wait during the run, so no incident workflow

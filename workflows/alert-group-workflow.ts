@@ -323,7 +323,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       return;
     }
     const linked = answer?.incident;
-    if (linked && linked.ownerGroup !== groupId) {
+    // Never link again to an incident this group already knows closed (the correlator may not have heard yet).
+    if (linked && linked.ownerGroup !== groupId && !state.incidents.some((i) => i.id === linked.incidentId && i.state === 'closed')) {
       const inc: GroupIncident = {
         id: linked.incidentId,
         state: 'linked',
@@ -398,8 +399,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
   /** Resolutions of alerts already routed: recorded in their incident. */
   async function attach(incidentId: string, alerts: Alert[]): Promise<void> {
-    const inc = state.incidents.find((i) => i.id === incidentId);
-    if (!inc || inc.state === 'closed') return;
+    const inc = liveIncident(incidentId);
+    if (!inc) return;
     if (inc.state === 'linked') await forward(inc, alerts);
     else enqueue(inc, alerts);
   }
@@ -426,8 +427,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   /** Another group's alerts joining an incident this group owns. */
   async function takeForwarded(f: ForwardedAlerts): Promise<void> {
     lastActivityMs = Date.now();
-    const inc = state.incidents.find((i) => i.id === f.incidentId && i.ownerGroup === groupId);
-    if (!inc || inc.state === 'closed' || inc.state === 'linked') {
+    const inc = state.incidents.find((i) => i.id === f.incidentId && i.ownerGroup === groupId && i.state !== 'closed');
+    if (!inc || inc.state === 'linked') {
       await tell(f.fromGroup, { incidentId: f.incidentId, outcome: inc?.outcome ?? 'closed', bounced: f.alerts });
       return;
     }
@@ -445,8 +446,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   }
 
   async function closed(c: IncidentClosed): Promise<void> {
-    const inc = state.incidents.find((i) => i.id === c.incidentId);
-    if (inc && inc.state !== 'closed') await markClosed(inc, c.outcome);
+    const inc = liveIncident(c.incidentId);
+    if (inc) await markClosed(inc, c.outcome);
     if (c.bounced && c.bounced.length > 0) {
       const again: Alert[] = [];
       for (const a of c.bounced) {
@@ -554,8 +555,13 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   }
 
   async function closedById(id: string, outcome: string): Promise<void> {
-    const inc = state.incidents.find((i) => i.id === id);
-    if (inc && inc.state !== 'closed') await markClosed(inc, outcome);
+    const inc = liveIncident(id);
+    if (inc) await markClosed(inc, outcome);
+  }
+
+  /** The record of an incident that is not closed (a group may link to one id more than once over time). */
+  function liveIncident(id: string): GroupIncident | undefined {
+    return state.incidents.find((i) => i.id === id && i.state !== 'closed');
   }
 
   async function flush(inc: GroupIncident): Promise<void> {
