@@ -39,7 +39,7 @@ const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger:
 const bundlePath = join(work, 'workflow-bundle.js');
 writeFileSync(bundlePath, bundle.code);
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', '--test-force-exit', ...files], {
   stdio: 'inherit',
   env: {
     ...process.env,

@@ -61,12 +61,31 @@ export async function startIncidentHarness(
     config,
     ingestUrl: url,
     close: async () => {
-      await ingest.close();
-      await worker?.stop();
-      await connection.close();
-      await sim.close();
+      // Each piece gets a bounded time to stop, so one stuck piece cannot hang the suite.
+      for (const [name, stop] of [
+        ['ingest', () => ingest.close()],
+        ['worker', () => worker?.stop() ?? Promise.resolve()],
+        ['client', () => connection.close()],
+        ['simulator', () => sim.close()],
+      ] as const) {
+        await within(20_000, stop(), name);
+      }
     },
   };
+}
+
+async function within(ms: number, p: Promise<unknown>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch((err: unknown) => process.stderr.write(`harness: stopping ${what} failed: ${String(err)}\n`)),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        process.stderr.write(`harness: ${what} did not stop within ${ms} ms; moving on\n`);
+        resolve();
+      }, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** The final status of an incident, waiting for its workflow to exist first (it opens after group_wait). */
