@@ -33,17 +33,18 @@ export function createAggregationActivities(deps: AggregationActivityDeps) {
   const coalescer = (taskQueue: string): Coalescer => {
     let c = coalescers.get(taskQueue);
     if (!c) {
-      c = new Coalescer(async (reqs) =>
-        deps.client.workflow.executeUpdateWithStart(correlateUpdate, {
-          args: [reqs],
-          startWorkflowOperation: new WithStartWorkflowOperation(ALERT_CORRELATOR_WORKFLOW, {
-            workflowId: correlatorIdFor(taskQueue),
-            taskQueue,
-            args: [{}],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        }),
-      );
+      c = new Coalescer(async (reqs) => {
+        const startWorkflowOperation = new WithStartWorkflowOperation(ALERT_CORRELATOR_WORKFLOW, {
+          workflowId: correlatorIdFor(taskQueue),
+          taskQueue,
+          args: [{}],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+        // The operation's own handle promise rejects when the call fails (e.g. the
+        // connection closes at shutdown); the failure is handled through the update.
+        startWorkflowOperation.workflowHandle().catch(() => undefined);
+        return deps.client.workflow.executeUpdateWithStart(correlateUpdate, { args: [reqs], startWorkflowOperation });
+      });
       coalescers.set(taskQueue, c);
     }
     return c;

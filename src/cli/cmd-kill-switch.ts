@@ -22,6 +22,7 @@ export async function runKillSwitch(action: 'pause' | 'resume', v: Record<string
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [],
     });
+    startWorkflowOperation.workflowHandle().catch(() => undefined); // a failure surfaces through the update
     const state = await client.workflow.executeUpdateWithStart(action === 'pause' ? pauseUpdate : resumeUpdate, {
       args: [{ by, ...(service ? { service } : {}), ...(reason ? { reason } : {}) }],
       startWorkflowOperation,

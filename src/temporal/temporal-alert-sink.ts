@@ -85,15 +85,15 @@ export class TemporalAlertSink implements AlertSink {
     const input = this.groupInput(batch.groupKey);
     let result: DeliveryResult;
     try {
-      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, {
-        args: [batch],
-        startWorkflowOperation: new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
-          workflowId: input.groupId,
-          taskQueue: this.opts.taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
+      const startWorkflowOperation = new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
+        workflowId: input.groupId,
+        taskQueue: this.opts.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
       });
+      // Its handle promise rejects when the call fails; the failure is handled below.
+      startWorkflowOperation.workflowHandle().catch(() => undefined);
+      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });

@@ -100,7 +100,18 @@ export async function incidentResult(client: Client, incidentId: string, timeout
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return (await client.workflow.getHandle(incidentId).result()) as IncidentStatus;
+  // A stuck incident fails the test in minutes, not at the suite's per-test limit.
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      client.workflow.getHandle(incidentId).result() as Promise<IncidentStatus>,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`incident ${incidentId} did not finish within 5 minutes`)), 300_000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Polls the status query until `predicate` holds (or fails after `timeoutMs`). */
