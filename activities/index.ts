@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { analyzeLogs } from '../src/analysis/log-templates.js';
-import { analyzeMetrics } from '../src/analysis/metrics.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline } from '../src/analysis/metrics.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
 import { analyzeTraces } from '../src/analysis/traces.js';
 import type { createAuditActivities } from '../src/audit/audit-activities.js';
@@ -25,7 +25,7 @@ import { inferWithLlm, TokenBudget, type LlmConfig, type LlmProvider } from '../
 import { compensationFor, planRemediation as plan } from '../src/remediation/plan-remediation.js';
 import { judgeRecovery, SYMPTOM_METRICS } from '../src/remediation/verify-recovery.js';
 import type { Alert } from '../src/schemas/alert.js';
-import type { ActionOutput, ServiceState } from '../src/schemas/capabilities.js';
+import type { ActionOutput, MetricsBaselineOutput, ServiceState, TracesBaselineOutput } from '../src/schemas/capabilities.js';
 import type { Candidate, RankingInput, SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
 import {
   IncidentSettings,
@@ -70,6 +70,12 @@ export interface AnalysisRequest {
   stepSeconds: number;
 }
 
+/** Evidence stats say which fault-free reference period the window was judged against, if any. */
+function withBaselineStats<E extends SourceEvidence>(ev: E, reference: { period: { start: number; end: number } | null } | null): E {
+  if (!reference?.period) return ev;
+  return { ...ev, stats: { ...ev.stats, referenceStart: reference.period.start, referenceEnd: reference.period.end } };
+}
+
 /** How long before the incident start a deploy counts as a recent change. */
 const RECENT_CHANGE_SECONDS = 3600;
 
@@ -93,6 +99,24 @@ export function createActivities(deps: ActivityDeps) {
     findings: [],
     stats: {},
   });
+
+  /**
+   * The fault-free reference for the incident window, when a `metrics.baseline` /
+   * `traces.baseline` tool is bound and has data; null otherwise (the analyses then
+   * judge the window against its own recent past).
+   */
+  const referenceMetrics = async (req: AnalysisRequest): Promise<MetricsBaselineOutput | null> => {
+    if (!deps.gate.has('metrics.baseline')) return null;
+    heartbeat('querying baseline metrics');
+    const ref = await deps.gate.call('metrics.baseline', { start: req.incidentStart, end: req.end, step: req.stepSeconds }, { incidentId: req.incidentId, stage: 'diagnosis' });
+    return ref.series.length > 0 ? ref : null;
+  };
+  const referenceTraces = async (req: AnalysisRequest): Promise<TracesBaselineOutput | null> => {
+    if (!deps.gate.has('traces.baseline')) return null;
+    heartbeat('searching baseline traces');
+    const ref = await deps.gate.call('traces.baseline', { start: req.incidentStart, end: req.end, limit: 200_000 }, { incidentId: req.incidentId, stage: 'diagnosis' });
+    return ref.spans.length > 0 ? ref : null;
+  };
 
   const readTopology = async (incidentId: string): Promise<Topology> => deps.gate.call('topology.get', {}, { incidentId, stage: 'diagnosis' });
 
@@ -119,9 +143,13 @@ export function createActivities(deps: ActivityDeps) {
         { start: req.baselineStart, end: req.end, step: req.stepSeconds },
         { incidentId: req.incidentId, stage: 'diagnosis' },
       );
-      const stored = await keep(req.incidentId, 'metrics', series);
+      const reference = await referenceMetrics(req);
+      const stored = await keep(req.incidentId, 'metrics', reference ? { series, baseline: reference } : series);
       heartbeat('scoring metrics');
-      return withRef(analyzeMetrics({ series, incidentStart: req.incidentStart }), stored);
+      const ev = reference
+        ? analyzeMetricsWithBaseline({ series, baselineSeries: reference.series, incidentStart: req.incidentStart })
+        : analyzeMetrics({ series, incidentStart: req.incidentStart });
+      return withRef(withBaselineStats(ev, reference), stored);
     },
 
     async analyzeLogs(req: AnalysisRequest): Promise<SourceEvidence> {
@@ -146,10 +174,11 @@ export function createActivities(deps: ActivityDeps) {
         { start: req.baselineStart, end: req.end, limit: 200_000 },
         { incidentId: req.incidentId, stage: 'diagnosis' },
       );
-      const stored = await keep(req.incidentId, 'traces', spans);
+      const reference = await referenceTraces(req);
+      const stored = await keep(req.incidentId, 'traces', reference ? { spans, baseline: reference } : spans);
       heartbeat('analysing spans');
-      const { callGraph: _callGraph, ...ev } = analyzeTraces({ spans, incidentStart: req.incidentStart });
-      return withRef(ev, stored);
+      const { callGraph: _callGraph, ...ev } = analyzeTraces({ spans, incidentStart: req.incidentStart, ...(reference ? { baselineSpans: reference.spans } : {}) });
+      return withRef(withBaselineStats(ev, reference), stored);
     },
 
     async analyzeTopology(req: AnalysisRequest): Promise<TopologyEvidence> {
@@ -187,11 +216,14 @@ export function createActivities(deps: ActivityDeps) {
         heartbeat(`${input.service}: ${capability}`);
         return fetch();
       };
-      const [metrics, logs, traces, topology] = await Promise.all([
+      const incidentWindow = { start: input.incidentStart, end: input.end };
+      const [metrics, logs, traces, topology, baselineMetrics, baselineTraces] = await Promise.all([
         optional('metrics.query_range', () => deps.gate.call('metrics.query_range', { ...window, step: input.stepSeconds, service: input.service }, ctx), { series: [] }),
         optional('logs.search', () => deps.gate.call('logs.search', { ...window, service: input.service, level: 'warn', limit: 20_000 }, ctx), { logs: [], truncated: false }),
         optional('traces.search', () => deps.gate.call('traces.search', { ...window, service: input.service, limit: 50_000 }, ctx), { spans: [], truncated: false }),
         optional('topology.get', () => readTopology(input.incidentId), null),
+        optional('metrics.baseline', () => deps.gate.call('metrics.baseline', { ...incidentWindow, step: input.stepSeconds, service: input.service }, ctx), { series: [], period: null }),
+        optional('traces.baseline', () => deps.gate.call('traces.baseline', { ...incidentWindow, service: input.service, limit: 50_000 }, ctx), { spans: [], truncated: false, period: null }),
       ]);
       const judged = judgeHypothesis({
         service: input.service,
@@ -201,6 +233,8 @@ export function createActivities(deps: ActivityDeps) {
         spans: traces.spans,
         topology,
         incidentFindings: input.incidentFindings,
+        baselineSeries: baselineMetrics.series,
+        baselineSpans: baselineTraces.spans,
       });
       return { service: input.service, rank: input.rank, ...judged, toolCalls: calls };
     },

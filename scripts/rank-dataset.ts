@@ -3,7 +3,7 @@
  * reports AC@1 / AC@3 / AC@5 / Avg@5 per dataset, and the expected calibration error
  * (10 bins) with a reliability table of the reasoner's confidence (truth.json is read
  * only to score).
- *   node --import tsx scripts/rank-dataset.ts [dataset,...] [--out results-dir] [--verbose]
+ *   node --import tsx scripts/rank-dataset.ts [dataset,...] [--out results-dir] [--hypotheses N (default 3)] [--verbose]
  * With --out, writes <dataset>.json in the format of ../shared/datasets/score.py.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,11 +16,23 @@ import { analyzeTopology } from '../src/analysis/topology.js';
 import { rankCandidates } from '../src/ranking/rank-candidates.js';
 import { inferRootCause } from '../src/reasoner/builtin-reasoner.js';
 import type { Candidate, SourceEvidence } from '../src/schemas/evidence.js';
+import type { Hypothesis } from '../src/schemas/incident.js';
+import type { Span } from '../src/schemas/telemetry.js';
+import { judgeHypothesis } from '../src/hypothesis/judge-hypothesis.js';
+import { rerankWithHypotheses } from '../src/hypothesis/rerank.js';
+import { levelValue } from '../src/simulator/logs.js';
 
-export function diagnoseCase(c: LoadedCase): { candidates: Candidate[]; evidence: SourceEvidence[] } {
+/**
+ * The workflow's diagnosis, offline: the analyses of the case window against the
+ * case's separate baseline (as `vigil eval`'s default `separate` mode serves it), the
+ * ranking, then the leading hypotheses judged from their own service's telemetry and
+ * the re-ranking, as IncidentWorkflow and HypothesisWorkflow do.
+ */
+export function diagnoseCase(c: LoadedCase, options: { hypotheses?: number } = {}): { candidates: Candidate[]; evidence: SourceEvidence[] } {
   const { incidentStart } = c;
   const evidence: SourceEvidence[] = [];
   const baseMetrics = c.baseline?.metrics ?? [];
+  const baseSpans = c.baseline?.spans ?? [];
   evidence.push(
     baseMetrics.length > 0
       ? analyzeMetricsWithBaseline({ series: c.telemetry.metrics, baselineSeries: baseMetrics, incidentStart })
@@ -28,22 +40,39 @@ export function diagnoseCase(c: LoadedCase): { candidates: Candidate[]; evidence
   );
   if (c.telemetry.logs.length > 0) evidence.push(analyzeLogs({ logs: c.telemetry.logs, incidentStart }));
   if (c.telemetry.spans.length > 0)
-    evidence.push(
-      analyzeTraces({
-        spans: c.telemetry.spans,
-        incidentStart,
-        ...(c.baseline && c.baseline.spans.length > 0 ? { baselineSpans: c.baseline.spans } : {}),
-      }),
-    );
+    evidence.push(analyzeTraces({ spans: c.telemetry.spans, incidentStart, ...(baseSpans.length > 0 ? { baselineSpans: baseSpans } : {}) }));
   evidence.push(analyzeTopology({ topology: c.topology, alertedServices: c.alertedServices, incidentStart }));
-  const candidates = rankCandidates({
+  const ranked = rankCandidates({
     evidence,
     topology: c.topology,
     alertedServices: c.alertedServices,
     incidentStart,
     alerts: [{ labels: c.alert.labels, annotations: c.alert.annotations ?? {} }],
   });
-  return { candidates, evidence };
+  const leading = ranked.slice(0, options.hypotheses ?? 3);
+  if (leading.length === 0) return { candidates: ranked, evidence };
+  const incidentFindings = evidence.flatMap((e) => e.findings);
+  const touching = (service: string, spans: readonly Span[]): Span[] => {
+    const traces = new Set(spans.filter((s) => s.service === service).map((s) => s.trace_id));
+    return spans.filter((s) => traces.has(s.trace_id));
+  };
+  const hypotheses: Hypothesis[] = leading.map((cand, i) => ({
+    service: cand.service,
+    rank: i + 1,
+    toolCalls: 0,
+    ...judgeHypothesis({
+      service: cand.service,
+      incidentStart,
+      series: c.telemetry.metrics.filter((s) => s.service === cand.service),
+      logs: c.telemetry.logs.filter((l) => l.service === cand.service && (levelValue(l.level ?? 'info') ?? 0) >= (levelValue('warn') ?? 0)),
+      spans: touching(cand.service, c.telemetry.spans),
+      topology: c.topology,
+      incidentFindings,
+      baselineSeries: baseMetrics.filter((s) => s.service === cand.service),
+      baselineSpans: touching(cand.service, baseSpans),
+    }),
+  }));
+  return { candidates: rerankWithHypotheses(ranked, hypotheses), evidence };
 }
 
 /** One prediction for calibration: the reasoner's confidence and whether its top pick was right. */
@@ -96,9 +125,11 @@ function printCalibration(label: string, points: readonly CalibrationPoint[]): v
 function main(): void {
   const args = process.argv.slice(2);
   const verbose = args.includes('--verbose');
+  const hIdx = args.indexOf('--hypotheses');
+  const hypotheses = hIdx >= 0 ? Number(args[hIdx + 1]) : 3;
   const outIdx = args.indexOf('--out');
   const outDir = outIdx >= 0 ? args[outIdx + 1] : undefined;
-  const names = args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  const names = args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1) && (hIdx < 0 || i !== hIdx + 1));
   const datasets = (names ?? 'sockshop-rcd,petshop,nezha-ob').split(',');
   const allPoints: CalibrationPoint[] = [];
   for (const ds of datasets) {
@@ -109,7 +140,7 @@ function main(): void {
     const results: { id: string; ranking: { service: string; score: number }[] }[] = [];
     for (const id of listCases(ds)) {
       const c = loadCase(ds, id);
-      const { candidates, evidence } = diagnoseCase(c);
+      const { candidates, evidence } = diagnoseCase(c, { hypotheses });
       const verdict = inferRootCause({ candidates, evidence });
       confSum += verdict.confidence;
       results.push({ id, ranking: candidates.map((x) => ({ service: x.service, score: x.score })) });

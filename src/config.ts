@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CAPABILITY_TOOLS } from './schemas/capabilities.js';
+import { BASELINE_CAPABILITIES, CAPABILITY_TOOLS, type Capability } from './schemas/capabilities.js';
 import { VigilConfig } from './schemas/config.js';
 
 /** The installed package's root (config/, runbooks/ ship there). */
@@ -48,7 +48,14 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   return parsed.data;
 }
 
-/** Binds every capability to the tool of the same purpose on one vigil-compatible MCP server. */
-export function bindAllCapabilities(server: string): VigilConfig['tools']['capabilities'] {
-  return Object.fromEntries(Object.entries(CAPABILITY_TOOLS).map(([capability, tool]) => [capability, { server, tool, argumentMap: {} }]));
+/**
+ * Binds every capability to the tool of the same purpose on one vigil-compatible MCP
+ * server; the optional fault-free baselines only with `baselines` (the simulator has none).
+ */
+export function bindAllCapabilities(server: string, options: { baselines?: boolean } = {}): VigilConfig['tools']['capabilities'] {
+  return Object.fromEntries(
+    Object.entries(CAPABILITY_TOOLS)
+      .filter(([capability]) => options.baselines === true || !BASELINE_CAPABILITIES.includes(capability as Capability))
+      .map(([capability, tool]) => [capability, { server, tool, argumentMap: {} }]),
+  );
 }

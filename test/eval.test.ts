@@ -100,6 +100,22 @@ void test('runEval on a running Temporal: --limit, kept evidence and reports', {
   assert.ok(!calls.some((c) => c.capability.startsWith('remediation.')), 'nothing was acted on');
 });
 
+void test('by default the workflow judges the case window against its separate fault-free baseline (metrics.baseline)', { timeout: 180_000 }, async () => {
+  const dataset = miniDataset();
+  const keepDir = tempDir('eval-keep-separate');
+  const bundle = process.env['VIGIL_TEST_WORKFLOW_BUNDLE'];
+  const run = await runEval({ datasetDir: dataset, temporalAddress: temporalAddress(), limit: 1, keepDir, ...(bundle ? { workflowBundlePath: bundle } : {}) });
+  assert.equal(run.summary.baseline, 'separate');
+  const only = run.results.cases[0];
+  assert.ok(only && only.ranking.length > 0, only?.error);
+  const calls = readFileSync(join(keepDir, only.id, 'evidence', 'tool-calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { capability: string; arguments: { start?: number } });
+  const query = calls.find((c) => c.capability === 'metrics.query_range');
+  assert.ok(query?.arguments.start !== undefined && query.arguments.start >= Date.parse('2023-04-13T15:10:00Z') / 1000, 'the query tools serve the case window alone');
+  assert.ok(calls.some((c) => c.capability === 'metrics.baseline'), 'the baseline capability was asked');
+  const report = readFileSync(join(keepDir, only.id, 'report.md'), 'utf8');
+  assert.match(report, /### metrics \(ok[^)]*judged against the fault-free reference \d{4}-\d\d-\d\dT[\d:]+Z to /, 'the report says which reference period the metrics were judged against');
+});
+
 void test('a folder that is not a dataset is a clear one-line error', async () => {
   const notDataset = join(DATASETS_DIR, 'nezha-ob', 'cases');
   await assert.rejects(runEval({ datasetDir: notDataset }), (err: unknown) => err instanceof NotADatasetError && /is not a dataset: it has no dataset\.json/.test(err.message));

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { bindAllCapabilities } from '../src/config.js';
 import { simulateIncident } from '../src/dev/simulate-incident.js';
 import { judgeHypothesis } from '../src/hypothesis/judge-hypothesis.js';
+import type { MetricSeries } from '../src/schemas/telemetry.js';
 import { rerankWithHypotheses } from '../src/hypothesis/rerank.js';
 import { SimulatorModel } from '../src/simulator/index.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
@@ -49,6 +50,43 @@ void test('the faulty service is supported and its healthy caller is not', () =>
   const shipping = judge('shipping');
   assert.equal(shipping.verdict, 'refuted', JSON.stringify(shipping));
   assert.match(shipping.evidenceAgainst.join(' '), /nothing abnormal of its own/);
+});
+
+/** A per-minute series: `base` with small wiggles before `start`, `during` from it on. */
+function minuteSeries(service: string, metric: string, start: number, base: number, during: number): MetricSeries {
+  const points: [number, number][] = [];
+  for (let t = start - 1800; t < start + 600; t += 60) points.push([t, (t < start ? base : during) * (1 + 0.01 * ((t / 60) % 3))]);
+  return { service, instance: `${service}-0`, metric, points };
+}
+
+void test("an edge metric measured at a caller speaks for the callee, not for the caller", () => {
+  const start = 1_800_000_000;
+  const edge = minuteSeries('frontend', 'call_latency_p50_to_recommendation', start, 0.01, 0.5);
+  const finding = { id: 'metrics:frontend:call_latency', source: 'metrics' as const, service: 'frontend', indicator: edge.metric, summary: 'frontend call latency to recommendation rose', score: 40, onset: start, direction: 'up' as const };
+  const judge = (service: string) =>
+    judgeHypothesis({ service, incidentStart: start, series: [edge], logs: [], spans: [], topology: null, incidentFindings: [finding] });
+  const callee = judge('recommendation');
+  assert.equal(callee.verdict, 'supported', JSON.stringify(callee));
+  assert.match(callee.evidenceFor.join(' '), /as its callers see it/);
+  const caller = judge('frontend');
+  assert.equal(caller.verdict, 'refuted', JSON.stringify(caller));
+});
+
+void test("a neighbour's earlier onset is reported but does not overturn the service's own evidence", () => {
+  const start = 1_800_000_000;
+  const own = minuteSeries('checkout', 'cpu_usage', start, 0.2, 0.95);
+  const earlier = { id: 'metrics:cart:latency', source: 'metrics' as const, service: 'cart', indicator: 'latency_p99_seconds', summary: 'cart latency rose', score: 5, onset: start - 300, direction: 'up' as const };
+  const j = judgeHypothesis({
+    service: 'checkout',
+    incidentStart: start,
+    series: [own],
+    logs: [],
+    spans: [],
+    topology: { services: [{ name: 'checkout', kind: 'service', instances: [] }, { name: 'cart', kind: 'service', instances: [] }], edges: [{ source: 'checkout', target: 'cart', kind: 'calls' }], changes: [] },
+    incidentFindings: [earlier],
+  });
+  assert.match(j.evidenceAgainst.join(' '), /its callee cart degraded earlier/);
+  assert.equal(j.verdict, 'supported', JSON.stringify(j));
 });
 
 void test('re-ranking lifts a supported hypothesis over a refuted one and says why', () => {

@@ -9,9 +9,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { NotADatasetError } from '../eval/dataset.js';
-import { EvalSetupError, runEval, type EvalProgress } from '../eval/run-eval.js';
+import { EvalBaseline, EvalSetupError, runEval, type EvalProgress } from '../eval/run-eval.js';
 import { formatSummary } from '../eval/summary-text.js';
-import { BaselinePlacement } from '../replay/replay-model.js';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { CliError, int, str } from './cli-common.js';
 
@@ -27,8 +26,8 @@ export async function runEvalCommand(v: Record<string, string | boolean | undefi
   if (concurrency < 1) throw new CliError('--concurrency must be at least 1', 2, true);
   const limit = int(v['limit'], 'limit');
   if (limit !== undefined && limit < 1) throw new CliError('--limit must be at least 1', 2, true);
-  const baseline = BaselinePlacement.safeParse(str(v['baseline']) ?? 'before-window');
-  if (!baseline.success) throw new CliError(`--baseline must be one of ${BaselinePlacement.options.join(', ')}`, 2, true);
+  const baseline = EvalBaseline.safeParse(str(v['baseline']) ?? 'separate');
+  if (!baseline.success) throw new CliError(`--baseline must be one of ${EvalBaseline.options.join(', ')}`, 2, true);
   const out = str(v['out']);
   if (out && !existsSync(dirname(resolve(out)))) throw new CliError(`cannot write ${out}: its folder does not exist`);
   const temporalAddress = str(v['temporal-address']) ?? process.env['TEMPORAL_ADDRESS'];

@@ -13,6 +13,7 @@
  * cleared between cases, so no past incident of the run influences the next.
  * truth.json is read only after every workflow has finished, for scoring.
  */
+import { z } from 'zod';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -25,9 +26,9 @@ import { pino, type Logger } from 'pino';
 import { PACKAGE_ROOT } from '../config.js';
 import { createIngestServer, type IngestServer } from '../ingest/server.js';
 import type { AcceptedBody } from '../ingest/server.js';
-import { ReplayModel, type BaselinePlacement } from '../replay/replay-model.js';
+import { BaselinePlacement, ReplayModel } from '../replay/replay-model.js';
 import { startReplayHttp, type ReplayHttp } from '../replay/http-server.js';
-import { CAPABILITY_TOOLS, type Capability } from '../schemas/capabilities.js';
+import { BASELINE_CAPABILITIES, CAPABILITY_TOOLS, type Capability } from '../schemas/capabilities.js';
 import { VigilConfig } from '../schemas/config.js';
 import type { IncidentStatus } from '../schemas/incident.js';
 import { reportFileBase } from '../report/report-store.js';
@@ -58,6 +59,16 @@ const INCIDENT_START_TIMEOUT_MS = 60_000;
 /** Capabilities a replay server serves (remediation tools are not bound: nothing may act). */
 const READ_CAPABILITIES: Capability[] = ['metrics.query_range', 'logs.search', 'traces.search', 'topology.get'];
 
+/**
+ * How a case's baseline/ reaches the workflow: `separate` (the default) serves it
+ * through the baseline capabilities (metrics.baseline, traces.baseline) and the case
+ * window alone through the query tools, as a live system with a reference period
+ * would; the other modes are replay placements (BaselinePlacement) of baseline/ data
+ * inside the query tools' results, with no baseline capability bound.
+ */
+export const EvalBaseline = z.enum(['separate', ...BaselinePlacement.options]);
+export type EvalBaseline = z.infer<typeof EvalBaseline>;
+
 export interface EvalOptions {
   /** The dataset folder (dataset.json, cases/<id>/). */
   datasetDir: string;
@@ -69,8 +80,8 @@ export interface EvalOptions {
   temporalAddress?: string;
   /** @default 'default' */
   namespace?: string;
-  /** Where the replay servers place baseline/ data. @default 'before-window' */
-  baseline?: BaselinePlacement;
+  /** How baseline/ data reaches the workflow (EvalBaseline). @default 'separate' */
+  baseline?: EvalBaseline;
   /** @default config/policy.eval.yaml (autonomy shadow) */
   policyFile?: string;
   /** A pre-built workflow bundle (tests); absent: bundled once for the run. */
@@ -135,7 +146,7 @@ export interface EvalSummary {
   /** Peak resident memory: this process (workers, replay servers, ingest) and the embedded Temporal server. */
   peakRssBytes: { eval: number; temporal: number | null };
   concurrency: number;
-  baseline: BaselinePlacement;
+  baseline: EvalBaseline;
   temporal: { address: string; embedded: boolean };
   published: PublishedResult[];
   failures: { id: string; error: string }[];
@@ -222,7 +233,9 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   const dataset: Dataset = await openDataset(options.datasetDir);
   const ids = options.limit !== undefined ? dataset.caseIds.slice(0, Math.max(0, options.limit)) : dataset.caseIds;
   const concurrency = Math.max(1, Math.min(options.concurrency ?? 4, ids.length || 1));
-  const baseline = options.baseline ?? 'before-window';
+  const baseline = options.baseline ?? 'separate';
+  const placement: BaselinePlacement = baseline === 'separate' ? 'off' : baseline;
+  const capabilities = baseline === 'separate' ? [...READ_CAPABILITIES, ...BASELINE_CAPABILITIES] : READ_CAPABILITIES;
   const policyFile = options.policyFile ?? EVAL_POLICY_FILE;
   const caseTimeoutMs = options.caseTimeoutMs ?? 600_000;
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -290,7 +303,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         temporal: { address, namespace, taskQueue: slot.taskQueue },
         tools: {
           servers: [{ name: 'replay', transport: 'http', url: slot.replay.mcpUrl }],
-          capabilities: Object.fromEntries(READ_CAPABILITIES.map((c) => [c, { server: 'replay', tool: CAPABILITY_TOOLS[c] }])),
+          capabilities: Object.fromEntries(capabilities.map((c) => [c, { server: 'replay', tool: CAPABILITY_TOOLS[c] }])),
         },
         incident: {},
       });
@@ -313,7 +326,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       const started = Date.now();
       const groupKey = `{}/{vigil_eval="${runId}"}:{case=${JSON.stringify(id)}}`;
       try {
-        const model = await ReplayModel.open(dataset.caseDir(id), { baseline });
+        const model = await ReplayModel.open(dataset.caseDir(id), { baseline: placement });
         await model.load();
         slot.current = model;
         sink.route(groupKey, { taskQueue: slot.taskQueue, settings: await incidentSettingsFor(model), aggregation: EVAL_AGGREGATION });

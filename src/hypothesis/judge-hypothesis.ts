@@ -6,7 +6,7 @@
  * Pure and deterministic.
  */
 import { analyzeLogs } from '../analysis/log-templates.js';
-import { analyzeMetrics } from '../analysis/metrics.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline } from '../analysis/metrics.js';
 import { analyzeTraces } from '../analysis/traces.js';
 import type { Finding } from '../schemas/evidence.js';
 import type { HypothesisVerdict } from '../schemas/incident.js';
@@ -26,6 +26,10 @@ export interface JudgeInput {
   topology: Topology | null;
   /** The incident's findings for every service (for onset comparisons with neighbours). */
   incidentFindings: Finding[];
+  /** The service's metrics over a fault-free reference period (metrics.baseline), if any. */
+  baselineSeries?: MetricSeries[];
+  /** Traces of a fault-free reference period that touch the service (traces.baseline), if any. */
+  baselineSpans?: Span[];
 }
 
 export interface Judgement {
@@ -41,20 +45,38 @@ function earliestOnset(findings: Finding[], service: string): number | null {
   return onsets.length ? Math.min(...onsets) : null;
 }
 
+/** The peer a `<metric>_to_<peer>` edge metric measured at `measuredAt` describes, or null. */
+function peerOf(indicator: string, measuredAt: string): string | null {
+  const peer = /_to_([A-Za-z0-9._:-]+)$/.exec(indicator)?.[1];
+  return peer && peer !== measuredAt ? peer : null;
+}
+
 export function judgeHypothesis(input: JudgeInput): Judgement {
   const { service } = input;
   const evidenceFor: string[] = [];
   const evidenceAgainst: string[] = [];
 
-  const metrics = analyzeMetrics({ series: input.series.filter((s) => s.service === service), incidentStart: input.incidentStart });
-  const own = metrics.findings.filter((f) => f.service === service && f.score >= OWN_ANOMALY_Z);
+  const series = input.series.filter((s) => s.service === service);
+  const baselineSeries = (input.baselineSeries ?? []).filter((s) => s.service === service);
+  const metrics =
+    baselineSeries.length > 0
+      ? analyzeMetricsWithBaseline({ series, baselineSeries, incidentStart: input.incidentStart })
+      : analyzeMetrics({ series, incidentStart: input.incidentStart });
+  // A metric named `..._to_<peer>` describes the peer as this service sees it, not this service.
+  const own = metrics.findings.filter((f) => f.service === service && f.score >= OWN_ANOMALY_Z && peerOf(f.indicator, service) === null);
   if (own[0]) evidenceFor.push(`own metrics: ${own[0].summary}${own.length > 1 ? ` (+${own.length - 1} more)` : ''}`);
+  const seenByCallers = input.incidentFindings.filter((f) => f.source === 'metrics' && f.score >= OWN_ANOMALY_Z && peerOf(f.indicator, f.service) === service);
+  if (seenByCallers[0]) evidenceFor.push(`as its callers see it: ${seenByCallers[0].summary}`);
 
   const logs = analyzeLogs({ logs: input.logs.filter((l) => l.service === service), incidentStart: input.incidentStart });
   const errorTemplates = logs.findings.filter((f) => f.service === service && /error|warn/i.test(f.summary) && f.direction !== 'down');
   if (errorTemplates[0]) evidenceFor.push(`own logs: ${errorTemplates[0].summary}`);
 
-  const traces = analyzeTraces({ spans: input.spans, incidentStart: input.incidentStart });
+  const traces = analyzeTraces({
+    spans: input.spans,
+    incidentStart: input.incidentStart,
+    ...(input.baselineSpans && input.baselineSpans.length > 0 ? { baselineSpans: input.baselineSpans } : {}),
+  });
   const origin = traces.findings.find((f) => f.service === service && f.id.endsWith(':origin'));
   if (origin) evidenceFor.push(`traces: ${origin.summary}`);
   const elsewhere = traces.findings.find((f) => f.service !== service && f.id.endsWith(':origin'));
@@ -66,8 +88,12 @@ export function judgeHypothesis(input: JudgeInput): Judgement {
     .sort((a, b) => b.at - a.at)[0];
   if (change) evidenceFor.push(`changed at ${iso(change.at)}, just before the incident: ${change.description}`);
 
-  if (!own[0] && !errorTemplates[0] && !origin) evidenceAgainst.push(`nothing abnormal of its own in metrics, logs or traces`);
+  if (!own[0] && !seenByCallers[0] && !errorTemplates[0] && !origin) evidenceAgainst.push(`nothing abnormal of its own in metrics, logs or traces`);
 
+  // What the sub-agent found of the service itself decides the verdict; how its onset
+  // compares with its neighbours' is reported beside it, since the ranking already weighs
+  // onset order (counting it twice would let one noisy onset overturn the ranking).
+  const decisive = evidenceAgainst.length;
   const ownOnset = [own[0]?.onset, ...errorTemplates.map((f) => f.onset)].filter((x): x is number => typeof x === 'number');
   const myOnset = ownOnset.length ? Math.min(...ownOnset) : earliestOnset(input.incidentFindings, service);
   const edges = input.topology?.edges ?? [];
@@ -83,6 +109,6 @@ export function judgeHypothesis(input: JudgeInput): Judgement {
   }
 
   const verdict: Judgement['verdict'] =
-    evidenceFor.length === 0 || evidenceAgainst.length > evidenceFor.length ? 'refuted' : evidenceAgainst.length === 0 ? 'supported' : 'inconclusive';
+    evidenceFor.length === 0 || decisive > evidenceFor.length ? 'refuted' : decisive === 0 ? 'supported' : 'inconclusive';
   return { verdict, evidenceFor, evidenceAgainst };
 }

@@ -3,9 +3,9 @@
  * src/schemas/capabilities.ts over one recorded case (a ReplayModel), with the same
  * names and input/output schemas as the built-in simulator, so a recorded incident
  * is diagnosed exactly like a live one. The remediation tools exist but always
- * refuse (`recorded_incident`): a recording cannot be acted on. Two more read-only
- * tools, metrics_baseline and traces_baseline, return the case's fault-free baseline
- * as recorded (baseline-tools.ts).
+ * refuse (`recorded_incident`): a recording cannot be acted on. The baseline tools
+ * (metrics_baseline, traces_baseline) return the case's fault-free baseline as
+ * recorded (baseline-tools.ts).
  * Results are validated against their output schema and returned as
  * structuredContent plus JSON text; failures are tool errors whose text starts with
  * a stable code (errors.ts).
@@ -15,7 +15,6 @@ import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CAPABILITY_SCHEMAS, CAPABILITY_TOOLS, type Capability } from '../schemas/capabilities.js';
-import { BASELINE_TOOLS, MetricsBaselineInput, MetricsBaselineOutput, TracesBaselineInput, TracesBaselineOutput } from './baseline-tools.js';
 import { RecordedIncidentError, ReplayError } from './errors.js';
 import type { ReplayModel } from './replay-model.js';
 
@@ -70,6 +69,19 @@ const TOOLS: { [C in Capability]: Tool<C> } = {
     description: "Services and call edges (caller -> callee) of the recorded system: the dataset's topology, else the call graph observed in its traces.",
     annotations: READ_ONLY,
     run: (m, a) => m.topology(a),
+  },
+  'metrics.baseline': {
+    title: 'Baseline metrics',
+    description:
+      "The case's fault-free baseline metrics as recorded (their own timestamps, often far from the incident), whole, with the period they cover, whatever window is named; empty with period null when the recording has no baseline.",
+    annotations: READ_ONLY,
+    run: (m, a) => m.baselineMetrics(a),
+  },
+  'traces.baseline': {
+    title: 'Baseline traces',
+    description: "The case's fault-free baseline traces as recorded, whole traces newest first up to `limit` spans, with the period they cover; empty with period null when there are none.",
+    annotations: READ_ONLY,
+    run: (m, a) => m.baselineTraces(a),
   },
   'remediation.get_state': { title: 'Get service state (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.get_state') },
   'remediation.restart': { title: 'Restart service (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.restart') },
@@ -145,32 +157,5 @@ export function createReplayMcpServer(model: ReplayModel | (() => ReplayModel), 
     },
   );
   for (const capability of Object.keys(CAPABILITY_TOOLS) as Capability[]) register(server, current, capability, options.logger);
-  registerTool(
-    server,
-    BASELINE_TOOLS.metrics,
-    {
-      title: 'Baseline metrics',
-      description:
-        'The case\'s fault-free baseline metrics as recorded (their own timestamps, often far from the incident), whole, with the period they cover; empty with period null when the recording has no baseline.',
-      annotations: READ_ONLY,
-      input: MetricsBaselineInput,
-      output: MetricsBaselineOutput,
-    },
-    (a) => current().baselineMetrics(a as z.input<typeof MetricsBaselineInput>),
-    options.logger,
-  );
-  registerTool(
-    server,
-    BASELINE_TOOLS.traces,
-    {
-      title: 'Baseline traces',
-      description: "The case's fault-free baseline traces as recorded, whole traces newest first up to `limit` spans, with the period they cover; empty with period null when there are none.",
-      annotations: READ_ONLY,
-      input: TracesBaselineInput,
-      output: TracesBaselineOutput,
-    },
-    (a) => current().baselineTraces(a as z.input<typeof TracesBaselineInput>),
-    options.logger,
-  );
   return server;
 }

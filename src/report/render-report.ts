@@ -5,6 +5,9 @@
  */
 import type { IncidentStatus } from '../schemas/incident.js';
 
+/** Epoch seconds as an ISO-8601 UTC time, to the second. */
+const iso = (t: number): string => `${new Date(t * 1000).toISOString().slice(0, 19)}Z`;
+
 export interface ReportLinks {
   temporalUi?: string;
 }
@@ -41,7 +44,8 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
 
   lines.push('## Evidence', '');
   for (const e of s.evidence) {
-    lines.push(`### ${e.source} (${e.status}${e.ref ? `, raw: ${e.ref}` : ''})`, '');
+    const ref = e.stats['referenceStart'] !== undefined && e.stats['referenceEnd'] !== undefined ? `, judged against the fault-free reference ${iso(e.stats['referenceStart'])} to ${iso(e.stats['referenceEnd'])}` : '';
+    lines.push(`### ${e.source} (${e.status}${e.ref ? `, raw: ${e.ref}` : ''}${ref})`, '');
     if (e.status === 'missing') lines.push(`Missing: ${quoteUntrusted(e.error ?? 'unavailable')}`);
     for (const f of e.findings.slice(0, 8)) lines.push(`- [${f.id}] ${quoteUntrusted(f.summary, 400)} (score ${f.score.toFixed(2)})`);
     lines.push('');

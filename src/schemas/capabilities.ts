@@ -14,6 +14,8 @@ export const CAPABILITY_TOOLS = {
   'logs.search': 'logs_search',
   'traces.search': 'traces_search',
   'topology.get': 'topology_get',
+  'metrics.baseline': 'metrics_baseline',
+  'traces.baseline': 'traces_baseline',
   'remediation.get_state': 'service_state_get',
   'remediation.restart': 'service_restart',
   'remediation.scale': 'service_scale',
@@ -29,8 +31,18 @@ export const READ_ONLY_CAPABILITIES: readonly Capability[] = [
   'logs.search',
   'traces.search',
   'topology.get',
+  'metrics.baseline',
+  'traces.baseline',
   'remediation.get_state',
 ];
+
+/**
+ * Optional read capabilities: a fault-free reference period to score the incident
+ * against (a Prometheus range query at an offset, a replayed recording's baseline).
+ * Analyses work without them (against the recent past), so servers that do not offer
+ * them are not bound to them by default.
+ */
+export const BASELINE_CAPABILITIES: readonly Capability[] = ['metrics.baseline', 'traces.baseline'];
 
 // ---- metrics.query_range ----
 export const MetricsQueryRangeInput = z.object({
@@ -67,6 +79,33 @@ export const TracesSearchInput = z.object({
 export type TracesSearchInput = z.infer<typeof TracesSearchInput>;
 export const TracesSearchOutput = z.object({ spans: z.array(Span), truncated: z.boolean() });
 export type TracesSearchOutput = z.infer<typeof TracesSearchOutput>;
+
+// ---- metrics.baseline / traces.baseline ----
+const ReferencePeriod = z
+  .object({ start: EpochSeconds, end: EpochSeconds })
+  .nullable()
+  .describe('when the returned reference data was recorded; null: there is none');
+
+export const MetricsBaselineInput = z.object({
+  start: EpochSeconds.optional().describe('start of the incident window the reference is for'),
+  end: EpochSeconds.optional().describe('end of the incident window the reference is for'),
+  step: z.number().positive().default(15).describe('seconds between points (the recorded resolution at most)'),
+  service: z.string().optional().describe('only this service'),
+  metric: z.string().optional().describe('only this metric name'),
+});
+export type MetricsBaselineInput = z.infer<typeof MetricsBaselineInput>;
+export const MetricsBaselineOutput = MetricsQueryRangeOutput.extend({ period: ReferencePeriod });
+export type MetricsBaselineOutput = z.infer<typeof MetricsBaselineOutput>;
+
+export const TracesBaselineInput = z.object({
+  start: EpochSeconds.optional().describe('start of the incident window the reference is for'),
+  end: EpochSeconds.optional().describe('end of the incident window the reference is for'),
+  service: z.string().optional().describe('traces that touch this service'),
+  limit: z.number().int().positive().max(200_000).default(20_000).describe('max spans'),
+});
+export type TracesBaselineInput = z.infer<typeof TracesBaselineInput>;
+export const TracesBaselineOutput = TracesSearchOutput.extend({ period: ReferencePeriod });
+export type TracesBaselineOutput = z.infer<typeof TracesBaselineOutput>;
 
 // ---- topology.get ----
 export const TopologyGetInput = z.object({
@@ -137,6 +176,8 @@ export const CAPABILITY_SCHEMAS = {
   'logs.search': { input: LogsSearchInput, output: LogsSearchOutput },
   'traces.search': { input: TracesSearchInput, output: TracesSearchOutput },
   'topology.get': { input: TopologyGetInput, output: TopologyGetOutput },
+  'metrics.baseline': { input: MetricsBaselineInput, output: MetricsBaselineOutput },
+  'traces.baseline': { input: TracesBaselineInput, output: TracesBaselineOutput },
   'remediation.get_state': { input: ServiceStateGetInput, output: ServiceStateGetOutput },
   'remediation.restart': { input: ServiceRestartInput, output: ActionOutput },
   'remediation.scale': { input: ServiceScaleInput, output: ActionOutput },
