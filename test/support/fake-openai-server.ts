@@ -21,7 +21,9 @@ export type ScriptedReply =
   | { kind: 'answer'; content: string; usage?: { prompt: number; completion: number } | null; model?: string; finishReason?: string }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'malformed-body' }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Built from the request (e.g. an answer that cites the finding ids the prompt lists). */
+  | { kind: 'dynamic'; respond: (request: RecordedRequest) => Exclude<ScriptedReply, { kind: 'dynamic' }> };
 
 export interface RecordedRequest {
   method: string;
@@ -49,7 +51,7 @@ export interface FakeLlmServer {
 }
 
 /** An answer whose content is `value` as JSON (or the string as is). */
-export function reply(value: unknown, usage: { prompt: number; completion: number } | null = { prompt: 1200, completion: 150 }, model?: string): ScriptedReply {
+export function reply(value: unknown, usage: { prompt: number; completion: number } | null = { prompt: 1200, completion: 150 }, model?: string): Extract<ScriptedReply, { kind: 'answer' }> {
   return { kind: 'answer', content: typeof value === 'string' ? value : JSON.stringify(value), usage, ...(model ? { model } : {}) };
 }
 
@@ -141,8 +143,10 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     }
     requests.push({ method: req.method ?? '', path: u.pathname, query: u.searchParams, headers: { ...req.headers }, rawBody, body, route });
     if (route === 'other' || req.method !== 'POST') return send(res, 404, { error: { message: 'not found' } });
-    const next = route === 'embeddings' ? (embeddingsQueue.shift() ?? { kind: 'answer', content: '' }) : queue.shift();
-    if (!next) return send(res, 500, { error: { message: 'fake server: no scripted reply left' } });
+    const scripted = route === 'embeddings' ? (embeddingsQueue.shift() ?? { kind: 'answer', content: '' }) : queue.shift();
+    if (!scripted) return send(res, 500, { error: { message: 'fake server: no scripted reply left' } });
+    const recorded = requests[requests.length - 1] as RecordedRequest;
+    const next = scripted.kind === 'dynamic' ? scripted.respond(recorded) : scripted;
     switch (next.kind) {
       case 'hang':
         hanging.add(res);
