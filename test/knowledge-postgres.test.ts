@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { stringify } from 'yaml';
+import { createActivities } from '../activities/index.js';
 import { simulateIncident } from '../src/dev/simulate-incident.js';
 import { OpenAiEmbeddingsClient } from '../src/knowledge/embeddings-client.js';
 import { EmbeddingsConfig } from '../src/knowledge/knowledge-config.js';
@@ -168,9 +169,9 @@ pgTest('an unreachable database never fails retrieval: no past incidents, runboo
   assert.match(history.retrieval?.notes[0] ?? '', /knowledge store \(postgres schema unused\) is unavailable .*no past incidents/);
 });
 
-pgTest('a worker adds each closed incident to PostgreSQL; vigil close labels it there; the next incident retrieves the label', async () => {
+pgTest('a worker adds each closed incident to PostgreSQL; vigil close labels it there; the next incident retrieves the label, lexically when embeddings fail', async () => {
   const schema = newSchema();
-  const knowledge = { store: 'postgres', postgres: { connectionString: PG_URL, schema } };
+  const knowledge = { store: 'postgres', postgres: { connectionString: PG_URL, schema }, embeddings: { baseUrl: llm.openaiBaseUrl, model: 'fake-embed', maxRetries: 0 } };
   const policyFile = writePolicy((p) => {
     p.autonomy.default = 'shadow'; // propose, never act: the incident closes right after planning
     p.checkpoint.sampleRate = 0;
@@ -181,6 +182,7 @@ pgTest('a worker adds each closed incident to PostgreSQL; vigil close labels it 
     const done = await incidentResult(h.client, first.incidentId);
     assert.equal(done.outcome, 'shadow');
     assert.equal(done.report?.knowledgeError, undefined);
+    assert.equal(done.history?.retrieval?.method, 'hybrid');
     const s = store(schema);
     const entry = await s.getIncident(first.incidentId);
     assert.equal(entry?.stage, 'closed', 'added when it closed');
@@ -198,13 +200,38 @@ pgTest('a worker adds each closed incident to PostgreSQL; vigil close labels it 
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await s.getIncident(first.incidentId))?.feedback?.confirmedRootCause, label);
 
+    llm.scriptEmbeddings({ kind: 'status', status: 503, body: { error: { message: 'embedding model down' } } });
     const second = await simulateIncident({ controlUrl: h.sim.controlUrl, ingestUrl: h.ingestUrl, fault: 'db-pool-exhaustion', service: 'inventory', severity: 'P3', alertService: 'inventory' });
     const next = await incidentResult(h.client, second.incidentId);
     assert.equal(next.history?.retrieval?.store, 'postgres');
     const found = next.history?.similarIncidents.find((x) => x.id === first.incidentId);
     assert.ok(found, `the first incident is retrieved (got ${JSON.stringify(next.history?.similarIncidents)})`);
     assert.equal(found.rootCauseService, label, 'with the commander label');
+    // The embeddings endpoint failed for this one: lexical retrieval, said in the timeline and the report.
+    assert.equal(next.history?.retrieval?.method, 'lexical');
+    assert.ok(next.timeline.some((t) => /semantic search unavailable .*HTTP 503: embedding model down.*lexical only/.test(t.note)), 'the timeline says so');
+    assert.match(readFileSync(next.report?.markdownPath ?? '', 'utf8'), /semantic search unavailable/);
   } finally {
     await h.close();
   }
+});
+
+pgTest('a closed incident whose store stays unreachable still gets its report files, and its status says it was not added', async () => {
+  const dir = tempDir('report-pg-down');
+  const unreachable = new PostgresKnowledgeStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: 'unused' });
+  stores.push(unreachable);
+  const activities = createActivities({
+    gate: undefined as never,
+    evidence: undefined as never,
+    policyFile: '',
+    runbooksDir: DEFAULT_RUNBOOKS_DIR,
+    reportsDir: join(dir, 'reports'),
+    settings: {},
+    readKillSwitch: () => Promise.resolve(null),
+    knowledge: { store: unreachable, similarIncidents: 3, runbooks: 5 },
+  });
+  // Outside Temporal there is no retry to wait for: this is the last attempt.
+  const out = await activities.writeReport({ status: closedIncident(PAST[0] as PastIncidentSpec), temporal: { workflowId: 'inc-pool', runId: 'r1' } });
+  assert.match(out.knowledgeError ?? '', /not added to the knowledge store \(postgres schema unused\)/);
+  assert.ok(existsSync(out.jsonPath) && existsSync(out.markdownPath));
 });
