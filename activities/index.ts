@@ -14,8 +14,10 @@ import { analyzeTopology } from '../src/analysis/topology.js';
 import { analyzeTraces } from '../src/analysis/traces.js';
 import type { createAuditActivities } from '../src/audit/audit-activities.js';
 import type { EvidenceStore } from '../src/evidence/evidence-store.js';
-import { findSimilarIncidents, loadPastIncidents } from '../src/knowledge/past-incidents.js';
-import { loadRunbooks, runbookApplies } from '../src/knowledge/runbooks.js';
+import { FileKnowledgeStore } from '../src/knowledge/knowledge-store.js';
+import type { Knowledge } from '../src/knowledge/open-knowledge.js';
+import { retrieveHistory } from '../src/knowledge/retrieve-history.js';
+import { loadRunbooks } from '../src/knowledge/runbooks.js';
 import type { ToolGate } from '../src/mcp/tool-gate.js';
 import { rankCandidates as rank } from '../src/ranking/rank-candidates.js';
 import { inferRootCause as builtinInfer } from '../src/reasoner/builtin-reasoner.js';
@@ -57,6 +59,8 @@ export interface ActivityDeps {
   namespace?: string;
   /** The LLM, when one is configured (VIGIL_LLM_*); absent = the built-in reasoner decides alone. */
   llm?: { provider: LlmProvider; config: LlmConfig };
+  /** The knowledge base (store, optional embeddings); absent = the report files under reportsDir, lexical only. */
+  knowledge?: Knowledge;
   /** Reads the kill switch (a Temporal query in a worker); null = never set. */
   readKillSwitch: () => Promise<KillSwitchState | null>;
 }
@@ -75,6 +79,9 @@ function withBaselineStats<E extends SourceEvidence>(ev: E, reference: { period:
   if (!reference?.period) return ev;
   return { ...ev, stats: { ...ev.stats, referenceStart: reference.period.start, referenceEnd: reference.period.end } };
 }
+
+/** Attempts of writeReport at adding the incident to the knowledge store before giving up on it. */
+const KNOWLEDGE_PUT_ATTEMPTS = 3;
 
 /** How long before the incident start a deploy counts as a recent change. */
 const RECENT_CHANGE_SECONDS = 3600;
@@ -116,6 +123,15 @@ export function createActivities(deps: ActivityDeps) {
     heartbeat('searching baseline traces');
     const ref = await deps.gate.call('traces.baseline', { start: req.incidentStart, end: req.end, limit: 200_000 }, { incidentId: req.incidentId, stage: 'diagnosis' });
     return ref.spans.length > 0 ? ref : null;
+  };
+
+  const knowledge: Knowledge = deps.knowledge ?? { store: new FileKnowledgeStore({ reportsDir: deps.reportsDir }), similarIncidents: 3, runbooks: 5 };
+  const signalOf = (): AbortSignal | undefined => {
+    try {
+      return Context.current().cancellationSignal;
+    } catch {
+      return undefined; // called outside an activity
+    }
   };
 
   const readTopology = async (incidentId: string): Promise<Topology> => deps.gate.call('topology.get', {}, { incidentId, stage: 'diagnosis' });
@@ -243,16 +259,22 @@ export function createActivities(deps: ActivityDeps) {
       return rerankWithHypotheses(input.candidates, input.hypotheses);
     },
 
+    /**
+     * Similar past incidents and matching runbooks (src/knowledge/retrieve-history.ts).
+     * An unreachable knowledge store or embeddings endpoint never fails the incident: the
+     * history then has what could be retrieved, and its `retrieval.notes` say what was not.
+     */
     async searchHistory(input: { incidentId: string; candidates: Candidate[]; alerts: Alert[] }): Promise<History> {
-      const past = await loadPastIncidents(deps.reportsDir, input.incidentId);
-      const similarIncidents = findSimilarIncidents(past, input);
       const runbooks = await loadRunbooks(deps.runbooksDir);
-      const matches = runbooks
-        .filter((rb) => input.candidates.some((c) => runbookApplies(rb, c.service, c.indicator, false) || runbookApplies(rb, c.service, c.indicator, true)))
-        .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1))
-        .slice(0, 5)
-        .map((rb) => ({ id: rb.id, title: rb.title, path: rb.path, score: rb.priority, steps: rb.steps }));
-      return { similarIncidents, runbooks: matches };
+      const signal = signalOf();
+      return retrieveHistory(input, {
+        store: knowledge.store,
+        runbooks,
+        ...(knowledge.embedder ? { embedder: knowledge.embedder } : {}),
+        similarIncidents: knowledge.similarIncidents,
+        runbookLimit: knowledge.runbooks,
+        ...(signal ? { signal } : {}),
+      });
     },
 
     /**
@@ -278,12 +300,7 @@ export function createActivities(deps: ActivityDeps) {
           .map((s) => ({ service: s.rootCauseService ?? '', similarity: s.similarity })),
       });
       if (!deps.llm) return { reasoner: 'builtin', ...builtin, decidedBy: 'builtin', handOff: false, notes: [] };
-      let signal: AbortSignal | undefined;
-      try {
-        signal = Context.current().cancellationSignal;
-      } catch {
-        // called outside an activity
-      }
+      const signal = signalOf();
       return inferWithLlm({
         provider: deps.llm.provider,
         budget: new TokenBudget({ maxTokens: deps.llm.config.maxTokensPerIncident, usedTokens: input.llmTokensUsed ?? 0 }),
@@ -390,11 +407,31 @@ export function createActivities(deps: ActivityDeps) {
       return out;
     },
 
-    async writeReport(input: { status: IncidentStatus; temporal: { workflowId: string; runId: string } }): Promise<{ jsonPath: string; markdownPath: string }> {
+    /**
+     * Writes the report files and adds the closed incident to the knowledge store. A store
+     * that stays unreachable is retried twice (Temporal retries the activity), then left:
+     * the incident still closes, and its report says it was not added.
+     */
+    async writeReport(input: { status: IncidentStatus; temporal: { workflowId: string; runId: string } }): Promise<{ jsonPath: string; markdownPath: string; knowledgeError?: string }> {
       const ui = deps.temporalUiUrl
         ? `${deps.temporalUiUrl}/namespaces/${deps.namespace ?? 'default'}/workflows/${encodeURIComponent(input.temporal.workflowId)}/${input.temporal.runId}/history`
         : undefined;
-      return writeReportFiles(deps.reportsDir, { ...input.status, stage: 'closed' }, ui ? { temporalUi: ui } : {});
+      const closed: IncidentStatus = { ...input.status, stage: 'closed' };
+      const paths = await writeReportFiles(deps.reportsDir, closed, ui ? { temporalUi: ui } : {});
+      try {
+        await knowledge.store.putIncident({ ...closed, report: paths });
+        return paths;
+      } catch (err) {
+        let attempt = 1;
+        try {
+          attempt = Context.current().info.attempt;
+        } catch {
+          // outside an activity: no retry to wait for
+          attempt = KNOWLEDGE_PUT_ATTEMPTS;
+        }
+        if (attempt < KNOWLEDGE_PUT_ATTEMPTS) throw err;
+        return { ...paths, knowledgeError: `not added to the knowledge store (${knowledge.store.location}): ${err instanceof Error ? err.message : String(err)}` };
+      }
     },
   };
 }

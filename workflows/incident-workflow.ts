@@ -275,6 +275,8 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     // ---- history ----
     enter('history', 'looking up similar incidents and runbooks');
     status.history = await local.searchHistory({ incidentId: input.incidentId, candidates: status.candidates.slice(0, 3), alerts: status.alerts });
+    // A degraded retrieval (embeddings or the knowledge store unavailable) is said in the timeline.
+    for (const n of status.history.retrieval?.notes ?? []) if (n.includes('unavailable')) note(n);
 
     // ---- inference ----
     enter('inference', 'inferring the root cause');
@@ -309,6 +311,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         decidedBy: status.inference.decidedBy,
         uncertain,
         missingSources: status.missingSources,
+        retrieval: status.history.retrieval ? { method: status.history.retrieval.method, notes: status.history.retrieval.notes } : null,
       },
     });
     if (!sampledDrawn) {

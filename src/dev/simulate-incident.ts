@@ -19,6 +19,8 @@ export interface SimulateRequest {
   alertService?: string;
   /** Bearer token for ingest, if it requires one. */
   token?: string;
+  /** Extra alert annotations (e.g. a runbook URL, or, in tests, hostile text). */
+  annotations?: Record<string, string>;
 }
 
 export interface SimulateResult {
@@ -82,6 +84,7 @@ export async function simulateIncident(req: SimulateRequest): Promise<SimulateRe
     annotations: {
       summary: `${target} ${alertname === 'HighLatency' ? 'p99 latency' : 'error rate'} above SLO`,
       description: `Rehearsal: fault ${req.fault} injected into ${req.service} (fault id ${faultId}).`,
+      ...req.annotations,
     },
     startsAt,
     endsAt: '0001-01-01T00:00:00Z',

@@ -1,6 +1,7 @@
 /**
  * Past incidents are the JSON reports vigil writes (<dataDir>/reports/*.json). They are
- * searched lexically (BM25) by the alerts and leading candidates of a new incident.
+ * searched by the alerts and leading candidates of a new incident: lexically (BM25) here,
+ * and through a KnowledgeStore (knowledge-store.ts) with optional embeddings.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +29,8 @@ export async function loadPastIncidents(reportsDir: string, excludeId?: string):
   return out;
 }
 
-function describe(s: Pick<IncidentStatus, 'title' | 'alerts' | 'candidates' | 'inference'>): string {
+/** The text an incident is searched by: its title, alerts, leading candidates and root cause. */
+export function describeIncident(s: Pick<IncidentStatus, 'title' | 'alerts' | 'candidates' | 'inference'>): string {
   return [
     s.title,
     ...s.alerts.map((a) => `${a.labels['alertname'] ?? ''} ${a.labels['service'] ?? ''} ${a.annotations['summary'] ?? ''}`),
@@ -37,15 +39,30 @@ function describe(s: Pick<IncidentStatus, 'title' | 'alerts' | 'candidates' | 'i
   ].join(' ');
 }
 
+/** The search text of a new incident (nothing inferred yet). */
+export function incidentQuery(current: { alerts: Alert[]; candidates: Candidate[] }): string {
+  return describeIncident({ title: '', alerts: current.alerts, candidates: current.candidates, inference: null });
+}
+
+/**
+ * The confirmed root cause of a past incident: the commander's post-incident label wins,
+ * then an accepted override, then what the agent concluded or inferred.
+ */
+export function confirmedRootCause(p: IncidentStatus): string | undefined {
+  const labelled = p.feedback?.confirmedRootCause;
+  const overridden = [...p.decisions].reverse().find((d) => d.accepted && d.kind === 'override')?.rootCauseService;
+  return labelled ?? overridden ?? p.rootCause?.service ?? p.inference?.rootCause?.service;
+}
+
+export function toSimilarIncident(p: IncidentStatus, similarity: number, extra: Partial<SimilarIncident> = {}): SimilarIncident {
+  const service = confirmedRootCause(p);
+  return { id: p.incidentId, title: p.title || p.incidentId, similarity, ...(service ? { rootCauseService: service } : {}), ...extra };
+}
+
 export function findSimilarIncidents(past: IncidentStatus[], current: { alerts: Alert[]; candidates: Candidate[] }, limit = 3): SimilarIncident[] {
   const byId = new Map(past.map((p) => [p.incidentId, p]));
-  const query = describe({ title: '', alerts: current.alerts, candidates: current.candidates, inference: null });
-  return bm25Search(past.map((p) => ({ id: p.incidentId, text: describe(p) })), query, { limit }).map((hit) => {
+  return bm25Search(past.map((p) => ({ id: p.incidentId, text: describeIncident(p) })), incidentQuery(current), { limit }).flatMap((hit) => {
     const p = byId.get(hit.id);
-    // The commander's post-incident label wins, then an override, then what the agent inferred.
-    const labelled = p?.feedback?.confirmedRootCause;
-    const confirmed = [...(p?.decisions ?? [])].reverse().find((d) => d.accepted && d.kind === 'override')?.rootCauseService;
-    const service = labelled ?? confirmed ?? p?.rootCause?.service ?? p?.inference?.rootCause?.service;
-    return { id: hit.id, title: p?.title ?? hit.id, similarity: hit.score, ...(service ? { rootCauseService: service } : {}) };
+    return p ? [toSimilarIncident(p, hit.score)] : [];
   });
 }

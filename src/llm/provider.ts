@@ -103,7 +103,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-interface HttpCall {
+export interface HttpCall {
   url: string;
   headers: Record<string, string>;
   body: unknown;
@@ -112,8 +112,8 @@ interface HttpCall {
   signal?: AbortSignal;
   /** Removed from any provider error text before it is kept. */
   secret?: string;
-  /** For logs. */
-  provider: LlmProviderKind;
+  /** For logs (an LLM provider kind, or e.g. "embeddings"). */
+  provider: LlmProviderKind | 'embeddings';
   model: string;
 }
 
@@ -132,8 +132,11 @@ function errorDetail(text: string, secret: string | undefined): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
-/** POST JSON with per-attempt timeout and retries; returns the 2xx body text. */
-async function postWithRetry(call: HttpCall, options: ProviderOptions): Promise<{ text: string; attempts: number }> {
+/**
+ * POST JSON with per-attempt timeout and retries; returns the 2xx body text. Shared with
+ * the embeddings client (src/knowledge/embeddings-client.ts). Throws an LlmError subclass.
+ */
+export async function postWithRetry(call: HttpCall, options: ProviderOptions): Promise<{ text: string; attempts: number }> {
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const base = options.backoffBaseMs ?? 500;

@@ -87,7 +87,9 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   }
 
   lines.push('## Similar incidents and runbooks', '');
-  for (const h of s.history?.similarIncidents ?? []) lines.push(`- past incident ${h.id}: ${quoteUntrusted(h.title, 120)} (root cause ${h.rootCauseService ?? '?'}, similarity ${h.similarity.toFixed(2)})`);
+  for (const n of s.history?.retrieval?.notes ?? []) lines.push(`- ${n}`);
+  for (const h of s.history?.similarIncidents ?? [])
+    lines.push(`- past incident ${h.id}: ${quoteUntrusted(h.title, 120)} (root cause ${h.rootCauseService ?? '?'}, similarity ${h.similarity.toFixed(2)}${h.matchedBy ? `, found by ${h.matchedBy.join(' and ')} search` : ''})`);
   for (const r of s.history?.runbooks ?? []) lines.push(`- runbook **${r.title}** (${r.path}): ${r.steps.map((x) => `${x.action} [${x.risk ?? '?'}]`).join(', ')}`);
   if (!s.history?.similarIncidents.length && !s.history?.runbooks.length) lines.push('- none found');
   lines.push('');

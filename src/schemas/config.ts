@@ -8,6 +8,7 @@ import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
 import { AuditConfig } from '../audit/audit-config.js';
 import { ObservabilityConfig } from '../observability/config.js';
+import { DEFAULT_KNOWLEDGE_CONFIG, KnowledgeConfig } from '../knowledge/knowledge-config.js';
 import { parseTemplate } from '../mcp/registry-templates.js';
 
 export const McpServerConfig = z.discriminatedUnion('transport', [
@@ -115,6 +116,8 @@ export const VigilConfig = z.object({
   incident: IncidentSettings.partial().default({}),
   /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */
   audit: AuditConfig.default({ store: 'jsonl', fsync: true, postgres: { table: 'vigil_audit' }, redaction: { piiFields: [], piiPatterns: [] } }),
+  /** Past incidents and runbooks: the store (file | postgres) and optional embeddings (src/knowledge/knowledge-config.ts). */
+  knowledge: KnowledgeConfig.default(DEFAULT_KNOWLEDGE_CONFIG),
   /** Worker metrics (GET /metrics), the Temporal SDK's metrics, tracing, value baseline, SLI drift (src/observability/config.ts). */
   observability: ObservabilityConfig.optional(),
 });

@@ -65,8 +65,9 @@ export const SimilarIncident = z.object({
   id: z.string(),
   title: z.string(),
   rootCauseService: z.string().optional(),
-  similarity: z.number(),
+  similarity: z.number().describe('cosine similarity when embeddings were used, else the lexical score (BM25 or ts_rank)'),
   path: z.string().optional(),
+  matchedBy: z.array(z.enum(['lexical', 'semantic'])).optional().describe('which retrievals found it'),
 });
 export type SimilarIncident = z.infer<typeof SimilarIncident>;
 
@@ -84,14 +85,27 @@ export const RunbookMatch = z.object({
   id: z.string(),
   title: z.string(),
   path: z.string(),
-  score: z.number(),
+  score: z.number().describe("the runbook's priority"),
+  relevance: z.number().optional().describe('fused retrieval relevance to this incident (reciprocal rank fusion; 0 = applies but no text match)'),
   steps: z.array(RunbookStep),
 });
 export type RunbookMatch = z.infer<typeof RunbookMatch>;
 
+export const RetrievalMethod = z.enum(['lexical', 'hybrid']);
+export type RetrievalMethod = z.infer<typeof RetrievalMethod>;
+
 export const History = z.object({
   similarIncidents: z.array(SimilarIncident),
   runbooks: z.array(RunbookMatch),
+  /** How the history was retrieved (absent in reports written before retrieval was recorded). */
+  retrieval: z
+    .object({
+      store: z.enum(['file', 'postgres']),
+      method: RetrievalMethod.describe('hybrid: lexical and embeddings fused; lexical: embeddings not configured or unavailable'),
+      embeddingModel: z.string().optional(),
+      notes: z.array(z.string()).describe('what was used, and any degradation (embeddings down, store unreachable)'),
+    })
+    .optional(),
 });
 export type History = z.infer<typeof History>;
 
@@ -255,7 +269,13 @@ export const IncidentStatus = z.object({
   outcome: Outcome.nullable(),
   policyVersion: z.string().nullable(),
   timeline: z.array(z.object({ at: z.string(), stage: Stage, note: z.string() })),
-  report: z.object({ jsonPath: z.string(), markdownPath: z.string() }).nullable(),
+  report: z
+    .object({
+      jsonPath: z.string(),
+      markdownPath: z.string(),
+      knowledgeError: z.string().optional().describe('the incident could not be added to the knowledge store (the report files were written)'),
+    })
+    .nullable(),
   /** The commander's post-incident label (`vigil close`): the knowledge base's ground truth. */
   feedback: z
     .object({ confirmedRootCause: z.string(), correct: z.boolean(), inferred: z.string().nullable(), helpful: z.boolean().nullable(), by: z.string(), at: z.string() })

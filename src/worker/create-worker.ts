@@ -12,6 +12,7 @@ import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
 import { createAuditActivities } from '../audit/audit-activities.js';
 import { createAggregationActivities } from '../aggregation/aggregation-activities.js';
 import { openAuditStore } from '../audit/open-audit-store.js';
+import { openKnowledge } from '../knowledge/open-knowledge.js';
 import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
 import { EvidenceStore } from '../evidence/evidence-store.js';
 import { McpClientPool } from '../mcp/mcp-client-pool.js';
@@ -40,6 +41,8 @@ export async function createVigilWorker(
     extra?: Partial<WorkerOptions>;
     /** Logger, metrics port override, test span processor (src/observability). */
     observability?: WorkerObservabilityOptions;
+    /** Where VIGIL_LLM_* and the embeddings key variable are read. @default process.env */
+    env?: Record<string, string | undefined>;
   } = {},
 ): Promise<VigilWorker> {
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
@@ -47,7 +50,9 @@ export async function createVigilWorker(
   const evidence = new EvidenceStore(join(dataDir, 'evidence'));
   // ---- observability (src/observability): /metrics, activity logging, tracing ----
   const obs = await startWorkerObservability(config, { evidence }, opts.observability);
-  const llmConfig = loadLlmConfig(process.env);
+  const env = opts.env ?? process.env;
+  const llmConfig = loadLlmConfig(env);
+  const knowledge = openKnowledge(config.knowledge, dataDir, env);
   const pool = new McpClientPool(config.tools.servers);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({
@@ -76,6 +81,7 @@ export async function createVigilWorker(
     reportsDir: join(dataDir, 'reports'),
     settings: config.incident,
     readKillSwitch,
+    knowledge,
     ...(llmConfig ? { llm: { provider: createLlmProvider(llmConfig), config: llmConfig } } : {}),
     namespace: config.temporal.namespace,
     ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
@@ -93,6 +99,7 @@ export async function createVigilWorker(
       ...opts.extra,
     });
   } catch (err) {
+    await knowledge.store.close();
     await obs.close(); // frees the metrics port
     throw err;
   }
@@ -107,6 +114,7 @@ export async function createVigilWorker(
         await pool.close();
         await clientConnection.close();
         await audit.close();
+        await knowledge.store.close();
         await obs.close();
       }
     },

@@ -6,6 +6,13 @@
  * sent and how many calls were made. Replies: an answer (rendered in the route's format,
  * with token usage), an HTTP status (with headers such as Retry-After), a malformed body,
  * or a hang (never answers: the client must time out).
+ *
+ * It also serves OpenAI-compatible embeddings (any path ending in /embeddings),
+ * deterministically: words are mapped to concepts through a small synonym table
+ * (CONCEPTS: "oom", "heap" and "memory" are one concept) and hashed into DIMENSIONS
+ * buckets, so texts that say the same thing in different words are close, and texts
+ * about different things are not. `scriptEmbeddings` queues failures (status, hang,
+ * malformed) that take precedence over the computed answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +21,9 @@ export type ScriptedReply =
   | { kind: 'answer'; content: string; usage?: { prompt: number; completion: number } | null; model?: string; finishReason?: string }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'malformed-body' }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Built from the request (e.g. an answer that cites the finding ids the prompt lists). */
+  | { kind: 'dynamic'; respond: (request: RecordedRequest) => Exclude<ScriptedReply, { kind: 'dynamic' }> };
 
 export interface RecordedRequest {
   method: string;
@@ -23,7 +32,7 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;
   body: unknown;
-  route: 'openai' | 'anthropic' | 'other';
+  route: 'openai' | 'anthropic' | 'embeddings' | 'other';
 }
 
 export interface FakeLlmServer {
@@ -34,14 +43,50 @@ export interface FakeLlmServer {
   readonly requests: RecordedRequest[];
   /** Append replies to the queue. */
   script(...replies: ScriptedReply[]): void;
+  /** Append failures for the next embeddings requests (an 'answer' reply means: compute as usual). */
+  scriptEmbeddings(...replies: ScriptedReply[]): void;
   /** Replies not yet used. */
   pending(): number;
   close(): Promise<void>;
 }
 
 /** An answer whose content is `value` as JSON (or the string as is). */
-export function reply(value: unknown, usage: { prompt: number; completion: number } | null = { prompt: 1200, completion: 150 }, model?: string): ScriptedReply {
+export function reply(value: unknown, usage: { prompt: number; completion: number } | null = { prompt: 1200, completion: 150 }, model?: string): Extract<ScriptedReply, { kind: 'answer' }> {
   return { kind: 'answer', content: typeof value === 'string' ? value : JSON.stringify(value), usage, ...(model ? { model } : {}) };
+}
+
+/** Vector length of the fake embeddings. */
+export const DIMENSIONS = 64;
+
+/** Synonym groups: every word of a group is the same concept to the fake embedding model. */
+export const CONCEPTS: readonly (readonly string[])[] = [
+  ['memory', 'oom', 'oomkilled', 'heap', 'leak', 'rss', 'gc', 'outofmemory', 'mem'],
+  ['latency', 'slow', 'slowness', 'delay', 'delayed', 'p99', 'sluggish', 'lag'],
+  ['errors', 'error', 'failures', 'failing', '5xx', 'exceptions', 'exception', '500'],
+  ['database', 'db', 'postgres', 'sql', 'connections', 'pool', 'db_connections'],
+  ['cpu', 'saturation', 'throttling', 'throttled', 'busy'],
+  ['deploy', 'release', 'rollout', 'version', 'rollback'],
+];
+
+const STOP = new Set(['the', 'a', 'an', 'of', 'on', 'in', 'to', 'and', 'is', 'for', 'at', 'with', 'by', 'high']);
+
+function bucket(token: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < token.length; i++) h = Math.imul(h ^ token.charCodeAt(i), 16777619);
+  return (h >>> 0) % DIMENSIONS;
+}
+
+/** The fake model's embedding of `text` (unit length; zero for a text of stop words only). */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(DIMENSIONS).fill(0);
+  for (const word of text.toLowerCase().split(/[^a-z0-9_]+/)) {
+    if (word.length < 2 || STOP.has(word)) continue;
+    const concept = CONCEPTS.findIndex((g) => g.includes(word));
+    const b = bucket(concept >= 0 ? `concept:${concept}` : word);
+    v[b] = (v[b] ?? 0) + 1;
+  }
+  const n = Math.sqrt(v.reduce((x, y) => x + y * y, 0));
+  return n === 0 ? v : v.map((x) => x / n);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -74,6 +119,7 @@ function render(route: RecordedRequest['route'], r: Extract<ScriptedReply, { kin
 
 export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const queue: ScriptedReply[] = [];
+  const embeddingsQueue: ScriptedReply[] = [];
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
 
@@ -82,7 +128,13 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     for await (const c of req) chunks.push(c as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
     const u = new URL(req.url ?? '/', 'http://fake');
-    const route: RecordedRequest['route'] = u.pathname.endsWith('/chat/completions') ? 'openai' : u.pathname === '/v1/messages' ? 'anthropic' : 'other';
+    const route: RecordedRequest['route'] = u.pathname.endsWith('/chat/completions')
+      ? 'openai'
+      : u.pathname === '/v1/messages'
+        ? 'anthropic'
+        : u.pathname.endsWith('/embeddings')
+          ? 'embeddings'
+          : 'other';
     let body: unknown = null;
     try {
       body = JSON.parse(rawBody);
@@ -91,8 +143,10 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     }
     requests.push({ method: req.method ?? '', path: u.pathname, query: u.searchParams, headers: { ...req.headers }, rawBody, body, route });
     if (route === 'other' || req.method !== 'POST') return send(res, 404, { error: { message: 'not found' } });
-    const next = queue.shift();
-    if (!next) return send(res, 500, { error: { message: 'fake server: no scripted reply left' } });
+    const scripted = route === 'embeddings' ? (embeddingsQueue.shift() ?? { kind: 'answer', content: '' }) : queue.shift();
+    if (!scripted) return send(res, 500, { error: { message: 'fake server: no scripted reply left' } });
+    const recorded = requests[requests.length - 1] as RecordedRequest;
+    const next = scripted.kind === 'dynamic' ? scripted.respond(recorded) : scripted;
     switch (next.kind) {
       case 'hang':
         hanging.add(res);
@@ -104,6 +158,17 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{"choices": [ this is not json');
       case 'answer': {
+        if (route === 'embeddings') {
+          const b = body as { model?: unknown; input?: unknown } | null;
+          const input = typeof b?.input === 'string' ? [b.input] : Array.isArray(b?.input) ? (b.input as unknown[]) : null;
+          if (!input || !input.every((t) => typeof t === 'string') || typeof b?.model !== 'string') return send(res, 400, { error: { message: 'model and input (string or string[]) are required' } });
+          return send(res, 200, {
+            object: 'list',
+            model: b.model,
+            data: (input as string[]).map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })),
+            usage: { prompt_tokens: 0, total_tokens: 0 },
+          });
+        }
         const model = typeof (body as { model?: unknown } | null)?.model === 'string' ? (body as { model: string }).model : 'fake-model';
         return send(res, 200, render(route, next, model));
       }
@@ -121,6 +186,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     openaiBaseUrl: `${url}/v1`,
     requests,
     script: (...replies) => void queue.push(...replies),
+    scriptEmbeddings: (...replies) => void embeddingsQueue.push(...replies),
     pending: () => queue.length,
     close: async () => {
       for (const res of hanging) res.destroy();

@@ -34,6 +34,10 @@ export async function startIncidentHarness(
     inProcessWorker?: boolean;
     /** Replace the tool registry (servers are the simulator's unless given). */
     toolsOverride?: VigilConfig['tools'];
+    /** The worker's environment (VIGIL_LLM_*, the embeddings key). @default {} (no LLM) */
+    workerEnv?: Record<string, string | undefined>;
+    /** More configuration (e.g. `knowledge`). */
+    configOverrides?: Record<string, unknown>;
   } = {},
 ): Promise<IncidentHarness> {
   const sim = await startSimulator({ port: 0, seed: opts.seed ?? 7 });
@@ -46,8 +50,9 @@ export async function startIncidentHarness(
       capabilities: opts.toolsOverride?.capabilities ?? bindAllCapabilities('simulator'),
     },
     incident: settings,
+    ...opts.configOverrides,
   });
-  const worker = opts.inProcessWorker === false ? undefined : await startTestWorker(config);
+  const worker = opts.inProcessWorker === false ? undefined : await startTestWorker(config, opts.workerEnv ? { env: opts.workerEnv } : {});
   const { client, connection } = await testClient();
   const ingest = createIngestServer({
     sink: new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, settings }),

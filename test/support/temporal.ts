@@ -39,10 +39,15 @@ export function testConfig(overrides: Record<string, unknown> = {}): VigilConfig
   });
 }
 
-export async function startTestWorker(config: VigilConfig): Promise<{ worker: VigilWorker; running: Promise<void>; stop: () => Promise<void> }> {
+export async function startTestWorker(
+  config: VigilConfig,
+  opts: { env?: Record<string, string | undefined> } = {},
+): Promise<{ worker: VigilWorker; running: Promise<void>; stop: () => Promise<void> }> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const bundle = process.env['VIGIL_TEST_WORKFLOW_BUNDLE'];
-  const worker = await createVigilWorker(config, { connection, ...(bundle ? { workflowBundlePath: bundle } : {}) });
+  // Without an explicit env, the worker sees no VIGIL_LLM_* of the developer's shell.
+  const env = opts.env ?? {};
+  const worker = await createVigilWorker(config, { connection, env, ...(bundle ? { workflowBundlePath: bundle } : {}) });
   const running = worker.run();
   return {
     worker,
