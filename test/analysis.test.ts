@@ -85,6 +85,17 @@ void test('a level already present before the incident is not reported against a
   assert.equal(ev.findings.length, 0);
 });
 
+void test('a recent past shorter than the incident window does not veto the fault-free baseline', () => {
+  // Coarse (5-minute) availability: two samples before the incident, the second already dipping.
+  const start = T0 + 600;
+  const at = (t: number, v: number): [number, number] => [t, v];
+  const s = { service: 'listing', instance: '', metric: 'availability_percent', points: [at(start - 480, 100), at(start - 180, 98.5), at(start + 120, 96.2), at(start + 420, 99.3), at(start + 720, 100)] };
+  const base = { service: 'listing', instance: '', metric: 'availability_percent', points: Array.from({ length: 72 }, (_, i) => at(T0 - 86_400 + i * 300, 100)) };
+  const ev = analyzeMetricsWithBaseline({ series: [s], baselineSeries: [base], incidentStart: start });
+  assert.equal(ev.findings[0]?.direction, 'down', JSON.stringify(ev));
+  assert.match(ev.findings[0]?.summary ?? '', /fault-free baseline/);
+});
+
 void test('a new error template in one service stands out and a steady INFO template does not', () => {
   const logs: LogRecord[] = [];
   for (let i = 0; i < 120; i++) {

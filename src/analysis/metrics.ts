@@ -353,7 +353,7 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
     const rp = scoreWindow(past, window, s.metric, volumeVsPast(s));
     let r: WindowScore | null = rb;
     // The recent past vetoes only when it is at least as long as the window it judges.
-    if (rb && rp) r = rp.score < rb.score ? rp : rb;
+    if (rb && rp && past.length >= window.length) r = rp.score < rb.score ? rp : rb;
     else if (!rb) r = rp;
     if (!r) {
       counts.skipped++;
