@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
 import { resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, binomialTail, deepestFailingSpans } from '../src/analysis/traces.js';
@@ -94,6 +94,21 @@ void test('a recent past shorter than the incident window does not veto the faul
   const ev = analyzeMetricsWithBaseline({ series: [s], baselineSeries: [base], incidentStart: start });
   assert.equal(ev.findings[0]?.direction, 'down', JSON.stringify(ev));
   assert.match(ev.findings[0]?.summary ?? '', /fault-free baseline/);
+});
+
+void test('many strong series of one kind do not crowd the only finding of another kind out of the evidence', () => {
+  const start = T0 + 600;
+  // Ten nodes with six latency statistics each: sixty strong findings of one kind.
+  const latency = Array.from({ length: 60 }, (_, i) =>
+    series(`lambda-${i % 10}`, `latency_${['avg', 'p50', 'p90', 'p95', 'p99', 'max'][Math.floor(i / 10)]}_seconds`, (j) => (j >= 60 ? 3 : 0.4 + 0.01 * noise(j))),
+  );
+  const availability = series('listing', 'availability_percent', (j) => (j >= 60 ? 95 : 99.9 + 0.05 * noise(j)));
+  const ev = analyzeMetrics({ series: [...latency, availability], incidentStart: start, maxFindings: 50 });
+  assert.equal(ev.findings.length, 50);
+  assert.ok(ev.findings.some((f) => f.service === 'listing'), 'the availability dip is kept');
+  const sorted = [...ev.findings].sort((a, b) => b.score - a.score);
+  assert.deepEqual(ev.findings, sorted, 'still strongest first');
+  assert.equal(keepStrongest(ev.findings, 100).length, 50, 'under the cap nothing is dropped');
 });
 
 void test('a new error template in one service stands out and a steady INFO template does not', () => {

@@ -6,6 +6,7 @@ import {
   buildGraph,
   callerInducedDemand,
   explainedShare,
+  focusOnSymptom,
   onsetFactor,
   personalizedPageRank,
   propagationFactor,
@@ -200,7 +201,7 @@ void test('a callee that only got slower does not explain its caller\'s failures
   assert.equal(explainedShare(undefined, { latency: 1 }), 1);
   const topology = topo([['frontend', 'catalog']]);
   const ranked = rankCandidates({
-    evidence: [metrics([metric('frontend', 'success_rate_percent', 60, T0), metric('catalog', 'latency_p99_seconds', 50, T0)])],
+    evidence: [metrics([{ ...metric('frontend', 'success_rate_percent', 60, T0), direction: 'down' }, metric('catalog', 'latency_p99_seconds', 50, T0)])],
     topology,
     alertedServices: ['frontend'],
     incidentStart: T0,
@@ -227,6 +228,17 @@ const REAL_CASES: [string, number][] = [
   ['nezha-ob', 10],
   ['nezha-ob', 20],
 ];
+
+void test('a symptom metric that got better is no symptom: an availability rise does not count under an errors alert', () => {
+  const rose: Finding = { ...metric('lambda', 'availability_percent', 5, T0), direction: 'up' };
+  const fell: Finding = { ...metric('listing', 'availability_percent', 4.5, T0), direction: 'down' };
+  const faster: Finding = { ...metric('search', 'latency_p99_seconds', 9, T0), direction: 'down' };
+  const cpuDown: Finding = { ...metric('cart', 'cpu_usage', 8, T0), direction: 'down' };
+  const [focused] = focusOnSymptom([metrics([rose, fell, faster, cpuDown])], ['errors']);
+  assert.deepEqual(focused?.findings.map((f) => f.service), ['listing', 'cart']);
+  const [unfocused] = focusOnSymptom([metrics([rose, fell, faster])], []);
+  assert.deepEqual(unfocused?.findings.map((f) => f.service), ['listing'], 'without a named symptom too');
+});
 
 void test('on real labelled cases the true service is in the top 3', () => {
   for (const [dataset, idx] of REAL_CASES) {

@@ -280,6 +280,29 @@ function toFinding(s: MetricSeries, r: WindowScore, separate: boolean, baseline:
   };
 }
 
+/**
+ * The findings kept when there are more than `max` (sorted strongest first): first the
+ * strongest of each service and kind of metric (latency, errors, cpu, ...), then the
+ * rest by score, so many strong series of one kind (every latency percentile of forty
+ * nodes) cannot crowd out the only error-rate finding of another service.
+ */
+export function keepStrongest(sorted: readonly Finding[], max: number): Finding[] {
+  if (sorted.length <= max) return [...sorted];
+  const first: Finding[] = [];
+  const rest: Finding[] = [];
+  const seen = new Set<string>();
+  for (const f of sorted) {
+    const key = `${f.service}\u0000${classifyMetric(f.indicator)}`;
+    if (seen.has(key)) rest.push(f);
+    else {
+      seen.add(key);
+      first.push(f);
+    }
+  }
+  const kept = new Set([...first, ...rest].slice(0, max));
+  return sorted.filter((f) => kept.has(f));
+}
+
 function finish(
   findings: Finding[],
   counts: { series: number; scored: number; skipped: number },
@@ -289,7 +312,7 @@ function finish(
   return {
     source: 'metrics',
     status: counts.scored === 0 ? 'empty' : 'ok',
-    findings: findings.slice(0, maxFindings),
+    findings: keepStrongest(findings, maxFindings),
     stats: {
       series: counts.series,
       scored: counts.scored,

@@ -34,7 +34,7 @@
  */
 import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
 import type { Topology } from '../schemas/telemetry.js';
-import { classifyMetric, isDemandMetric, SATURATION_SUFFIX } from '../analysis/metrics.js';
+import { badDirection, classifyMetric, isDemandMetric, SATURATION_SUFFIX } from '../analysis/metrics.js';
 import { clockTime, formatNumber } from '../analysis/robust-stats.js';
 
 export const SOURCE_WEIGHT: Record<SourceEvidence['source'], number> = {
@@ -361,12 +361,16 @@ export function findingSymptom(f: Finding): Symptom | 'traffic' | null {
  * the symptom.
  */
 export function focusOnSymptom(evidence: readonly SourceEvidence[], symptoms: readonly Symptom[]): SourceEvidence[] {
-  if (symptoms.length === 0) return [...evidence];
   return evidence.map((ev) => {
     if (ev.source !== 'metrics') return ev;
     const findings = ev.findings.filter((f) => {
       const s = findingSymptom(f);
-      return s === null || (s !== 'traffic' && symptoms.includes(s));
+      if (s === 'latency' || s === 'errors') {
+        // A symptom metric that got better (faster, fewer failures) is no symptom.
+        const bad = badDirection(f.indicator);
+        if (bad !== 'both' && f.direction !== 'none' && f.direction !== bad) return false;
+      }
+      return symptoms.length === 0 || s === null || (s !== 'traffic' && symptoms.includes(s));
     });
     return { ...ev, findings };
   });
