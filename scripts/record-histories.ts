@@ -174,7 +174,7 @@ const PATHS: Path[] = [
       p.checkpoint.approvalRisk = ['critical'];
       p.autonomy.default = 'bounded';
       p.autonomy.limits = { maxRisk: 'high', actions: ['restart', 'scale', 'set_flag', 'rollback'] };
-      p.remediation = { actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
+      p.remediation = { ...p.remediation, actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
     },
     fault: { kind: 'db-pool-exhaustion', service: 'payment', failStep: 2 },
     severity: 'P2',
