@@ -291,7 +291,16 @@ export function createActivities(deps: ActivityDeps) {
           (c) => c.service === service && c.kind === 'deploy' && c.at >= input.incidentStart - RECENT_CHANGE_SECONDS && c.at <= input.incidentStart + 60,
         );
       }
-      return plan({ rootCause: input.rootCause, runbooks, policy: input.policy, recentDeploy, state, evidenceDigests: input.evidenceDigests, environment: input.environment });
+      return plan({
+        rootCause: input.rootCause,
+        runbooks,
+        policy: input.policy,
+        recentDeploy,
+        state,
+        evidenceDigests: input.evidenceDigests,
+        environment: input.environment,
+        twoPhaseSupported: deps.gate.has('remediation.prepare') && deps.gate.has('remediation.commit') && deps.gate.has('remediation.abort'),
+      });
     },
 
     async captureServiceState(input: { incidentId: string; service: string }): Promise<ServiceState> {

@@ -127,6 +127,13 @@ void test('high-risk steps (by the policy or by the runbook) run in two phases; 
   assert.equal(runsInTwoPhases(basePolicy((pol) => (pol.remediation.twoPhaseRisk = [])), ['critical']), false, 'can be turned off');
 });
 
+void test('without prepare/commit/abort tools, high-risk steps run in one phase and the plan says so', () => {
+  const p = planRemediation({ rootCause: { service: 'payment' }, runbooks: [runbook([{ action: 'rollback', description: 'Roll back' }])], policy: basePolicy(), recentDeploy: true, state: STATE, evidenceDigests: [], twoPhaseSupported: false });
+  assert.equal(p.steps[0]?.twoPhase, undefined);
+  assert.equal(p.steps[0]?.risk, 'high', 'still high risk: the checkpoint still asks a person');
+  assert.match(p.summary, /high-risk steps run in one phase: the tool registry binds no remediation.prepare\/commit\/abort/);
+});
+
 void test('the plan digest changes with the irreversible mark (an approval of the other plan is refused)', () => {
   const unmarked = plan(basePolicy(), [MIGRATING_FLAG, RESTART]);
   const marked = plan(basePolicy((pol) => (pol.irreversible = [{ action: 'set_flag', approved: true }])), [MIGRATING_FLAG, RESTART]);

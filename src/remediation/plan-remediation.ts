@@ -36,6 +36,8 @@ export function planRemediation(input: {
   evidenceDigests: string[];
   /** The incident's environment (alert label env/environment), for the policy's irreversible rules. */
   environment?: string | undefined;
+  /** Whether the tools can prepare, commit and abort; without them high-risk steps run in one phase (and the plan says so). */
+  twoPhaseSupported?: boolean;
 }): RemediationPlan {
   const { rootCause, policy } = input;
   const seal = (plan: Omit<RemediationPlan, 'digest'>): RemediationPlan => ({
@@ -52,6 +54,7 @@ export function planRemediation(input: {
   const service = rootCause.service;
   const steps: PlanStep[] = [];
   const excluded: ExcludedStep[] = [];
+  let singlePhase = false;
   for (const s of runbook.steps) {
     const description = `${s.description} (${service})`;
     if (s.irreversible) {
@@ -76,7 +79,10 @@ export function planRemediation(input: {
     const policyRisk = policy.actions[s.action]?.risk;
     const risk = policyRisk ?? s.risk ?? 'high';
     const step: PlanStep = { id: `step-${steps.length + 1}`, action: s.action, service, description, risk, params, runbook: runbook.id, compensation: '' };
-    if (runsInTwoPhases(policy, [risk, s.risk])) step.twoPhase = true;
+    if (runsInTwoPhases(policy, [risk, s.risk])) {
+      if (input.twoPhaseSupported === false) singlePhase = true;
+      else step.twoPhase = true;
+    }
     if (s.irreversible) {
       const mark = irreversibleMark(policy, service, input.environment, s.action);
       step.irreversible = { why: s.irreversible, rule: `${mark.rule}${mark.reason ? `: ${mark.reason}` : ''}` };
@@ -84,7 +90,9 @@ export function planRemediation(input: {
     } else step.compensation = compensationFor(step);
     steps.push(step);
   }
-  const leftOut = excluded.length ? `; left out: ${excluded.map((e) => `${e.action} ${e.service}, because ${e.reason}`).join('; ')}` : '';
+  const leftOut =
+    (excluded.length ? `; left out: ${excluded.map((e) => `${e.action} ${e.service}, because ${e.reason}`).join('; ')}` : '') +
+    (singlePhase ? '; high-risk steps run in one phase: the tool registry binds no remediation.prepare/commit/abort' : '');
   const base = { service, steps, ...(excluded.length ? { excluded } : {}) };
   if (steps.length === 0) return seal({ ...base, summary: `${runbook.title}: no step can run${leftOut}: hand over to a person` });
   return seal({
