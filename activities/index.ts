@@ -13,7 +13,7 @@ import { analyzeMetrics, analyzeMetricsWithBaseline } from '../src/analysis/metr
 import { analyzeTopology } from '../src/analysis/topology.js';
 import { analyzeTraces } from '../src/analysis/traces.js';
 import type { createAuditActivities } from '../src/audit/audit-activities.js';
-import type { EvidenceStore } from '../src/evidence/evidence-store.js';
+import { canonicalJson, sha256, type EvidenceStore } from '../src/evidence/evidence-store.js';
 import { FileKnowledgeStore } from '../src/knowledge/knowledge-store.js';
 import type { Knowledge } from '../src/knowledge/open-knowledge.js';
 import { retrieveHistory } from '../src/knowledge/retrieve-history.js';
@@ -38,6 +38,8 @@ import {
   type Inference,
   type KillSwitchState,
   type PlanStep,
+  type PreparedRelease,
+  type PreparedStep,
   type RemediationPlan,
   type RootCause,
   type Verification,
@@ -324,6 +326,7 @@ export function createActivities(deps: ActivityDeps) {
       history: History;
       policy: Policy;
       evidenceDigests: string[];
+      environment?: string;
     }): Promise<RemediationPlan> {
       const runbooks = await loadRunbooks(deps.runbooksDir);
       let state: ServiceState | null = null;
@@ -339,7 +342,16 @@ export function createActivities(deps: ActivityDeps) {
           (c) => c.service === service && c.kind === 'deploy' && c.at >= input.incidentStart - RECENT_CHANGE_SECONDS && c.at <= input.incidentStart + 60,
         );
       }
-      return plan({ rootCause: input.rootCause, runbooks, policy: input.policy, recentDeploy, state, evidenceDigests: input.evidenceDigests });
+      return plan({
+        rootCause: input.rootCause,
+        runbooks,
+        policy: input.policy,
+        recentDeploy,
+        state,
+        evidenceDigests: input.evidenceDigests,
+        environment: input.environment,
+        twoPhaseSupported: deps.gate.has('remediation.prepare') && deps.gate.has('remediation.commit') && deps.gate.has('remediation.abort'),
+      });
     },
 
     async captureServiceState(input: { incidentId: string; service: string }): Promise<ServiceState> {
@@ -348,6 +360,70 @@ export function createActivities(deps: ActivityDeps) {
 
     async executeStep(input: { incidentId: string; step: PlanStep; before: ServiceState; idempotencyKey: string }): Promise<ActionOutput> {
       return runAction(deps.gate, input.incidentId, input.step, input.idempotencyKey, 'do', input.before);
+    },
+
+    /**
+     * First phase of high-risk steps: each is validated and staged by the downstream
+     * (nothing changes), in plan order. Returns what each commit will do and the digest
+     * an approval binds to. If one cannot be prepared, those prepared already are
+     * released and the failure names the step; retries reuse the keys (same handles).
+     */
+    async prepareSteps(input: {
+      incidentId: string;
+      steps: PlanStep[];
+      /** Idempotency key of each step's prepare call. */
+      keys: Record<string, string>;
+      ttlSeconds: number;
+      stage: 'preparation' | 'remediation';
+    }): Promise<{ prepared: PreparedStep[]; digest: string }> {
+      const ctx = { incidentId: input.incidentId, stage: input.stage };
+      const prepared: PreparedStep[] = [];
+      for (const step of input.steps) {
+        const key = input.keys[step.id];
+        if (!key) throw ApplicationFailure.create({ type: 'PrepareFailed', nonRetryable: true, message: `no prepare key for ${step.id}` });
+        try {
+          const p = await deps.gate.call('remediation.prepare', { ...prepareArgs(step), ttlSeconds: input.ttlSeconds, idempotencyKey: key }, ctx);
+          prepared.push({ ...p, stepId: step.id });
+        } catch (err) {
+          const retryable = err instanceof ApplicationFailure ? !err.nonRetryable : true;
+          if (retryable) throw err;
+          const released = await Promise.all(
+            prepared.map((p) =>
+              deps.gate
+                .call('remediation.abort', { handle: p.handle, reason: `prepare of ${step.id} failed` }, ctx)
+                .then((r) => `${p.stepId} ${r.status}`)
+                .catch((e: unknown) => `${p.stepId} not released (${(e as Error).message}; it lapses at ${new Date(p.expiresAt * 1000).toISOString()})`),
+            ),
+          );
+          throw ApplicationFailure.create({
+            type: 'PrepareFailed',
+            nonRetryable: true,
+            message: `prepare of ${step.id} (${step.description}) failed: ${(err as Error).message}${released.length ? `; released: ${released.join(', ')}` : ''}`,
+          });
+        }
+      }
+      return { prepared, digest: preparedDigest(prepared) };
+    },
+
+    /** Second phase: carry out a prepared step (once per idempotency key). */
+    async commitPrepared(input: { incidentId: string; step: PlanStep; handle: string; idempotencyKey: string }): Promise<ActionOutput> {
+      return deps.gate.call('remediation.commit', { handle: input.handle, idempotencyKey: input.idempotencyKey }, { incidentId: input.incidentId, stage: 'remediation' });
+    },
+
+    /** Release prepared steps that will not be committed; one result per step (a failed release lapses at its expiry). */
+    async abortPrepared(input: { incidentId: string; prepared: PreparedStep[]; reason: string; stage: 'preparation' | 'remediation' }): Promise<PreparedRelease[]> {
+      const ctx = { incidentId: input.incidentId, stage: input.stage };
+      return Promise.all(
+        input.prepared.map(async (p): Promise<PreparedRelease> => {
+          const at = new Date().toISOString();
+          try {
+            const r = await deps.gate.call('remediation.abort', { handle: p.handle, reason: input.reason.slice(0, 500) }, ctx);
+            return { stepId: p.stepId, handle: p.handle, status: r.status, reason: input.reason, expiresAt: p.expiresAt, at };
+          } catch (err) {
+            return { stepId: p.stepId, handle: p.handle, status: 'failed', reason: input.reason, expiresAt: p.expiresAt, error: (err as Error).message, at };
+          }
+        }),
+      );
     },
 
     async compensateStep(input: { incidentId: string; step: PlanStep; before: ServiceState; idempotencyKey: string }): Promise<ActionOutput> {
@@ -438,6 +514,28 @@ export function createActivities(deps: ActivityDeps) {
 
 /** Every activity a vigil worker registers: the incident's, plus the audit log's. */
 export type Activities = ReturnType<typeof createActivities> & ReturnType<typeof createAuditActivities>;
+
+/** The prepare arguments of a step (what it will do, as the single-phase action would). */
+function prepareArgs(step: PlanStep): { service: string; action: PlanStep['action']; replicas?: number; toRelease?: string; flag?: string; enabled?: boolean } {
+  const base = { service: step.service, action: step.action };
+  switch (step.action) {
+    case 'restart':
+      return base;
+    case 'scale':
+      return { ...base, ...(step.params.replicas !== undefined ? { replicas: step.params.replicas } : {}) };
+    case 'rollback':
+      return { ...base, ...(step.params.toRelease !== undefined ? { toRelease: step.params.toRelease } : {}) };
+    case 'set_flag':
+      return { ...base, ...(step.params.flag !== undefined ? { flag: step.params.flag } : {}), enabled: step.params.enabled ?? false };
+  }
+}
+
+/** What an approval of prepared steps binds to: each handle with what its commit will do, against which state, until when. */
+export function preparedDigest(prepared: PreparedStep[]): string {
+  return sha256(
+    canonicalJson(prepared.map((p) => ({ stepId: p.stepId, handle: p.handle, service: p.service, action: p.action, parameters: p.parameters, before: p.before, expected: p.expected, expiresAt: p.expiresAt, summary: p.summary }))),
+  );
+}
 
 async function runAction(gate: ToolGate, incidentId: string, step: PlanStep, key: string, phase: 'do' | 'undo', before: ServiceState): Promise<ActionOutput> {
   const ctx = { incidentId, stage: 'remediation' as const };

@@ -1,7 +1,7 @@
 /**
  * Records the histories of representative incidents into test/histories/, one per path
  * through IncidentWorkflow (auto-resolved, auto-remediated, approved, rejected,
- * overridden, escalated, compensated, shadow), in the JSON format of
+ * overridden, escalated, compensated, shadow, and the two-phase approved and rejected paths), in the JSON format of
  * `temporal workflow show --output json`. test/replay-histories.test.ts replays them
  * against the current workflow code, so a change that would break running incidents
  * fails CI.
@@ -174,11 +174,35 @@ const PATHS: Path[] = [
       p.checkpoint.approvalRisk = ['critical'];
       p.autonomy.default = 'bounded';
       p.autonomy.limits = { maxRisk: 'high', actions: ['restart', 'scale', 'set_flag', 'rollback'] };
-      p.remediation = { actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
+      p.remediation = { ...p.remediation, actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
     },
     fault: { kind: 'db-pool-exhaustion', service: 'payment', failStep: 2 },
     severity: 'P2',
     runbooks: scaleThenRestart,
+  },
+  {
+    name: 'two-phase-approved',
+    what: 'a high-risk rollback is prepared before the checkpoint, approved (bound to the preparation), then committed',
+    expect: 'remediated',
+    policy: noPerson,
+    fault: { kind: 'bad-release', service: 'payment' },
+    severity: 'P2',
+    drive: async (handle) => {
+      const s = await atCheckpoint(handle);
+      await handle.executeUpdate(decideUpdate, { args: [{ kind: 'approve', actor: 'oncall@local', planDigest: s.checkpoint?.bindingDigest ?? '', reason: 'the deploy lines up' }] });
+    },
+  },
+  {
+    name: 'two-phase-rejected',
+    what: 'a high-risk rollback is prepared, then rejected: the preparation is released, nothing is committed',
+    expect: 'rejected',
+    policy: noPerson,
+    fault: { kind: 'bad-release', service: 'payment' },
+    severity: 'P2',
+    drive: async (handle) => {
+      await atCheckpoint(handle);
+      await handle.executeUpdate(decideUpdate, { args: [{ kind: 'reject', actor: 'oncall@local', reason: 'a fix-forward is ready' }] });
+    },
   },
   {
     name: 'shadow',

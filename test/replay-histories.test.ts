@@ -36,7 +36,7 @@ installQuietRuntime();
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
 const CHANGED_WORKFLOW = fileURLToPath(new URL('./support/changed-incident-workflow.ts', import.meta.url));
-const PATHS = ['auto-resolved', 'auto-remediated', 'approved', 'rejected', 'overridden', 'escalated', 'compensated', 'shadow'];
+const PATHS = ['auto-resolved', 'auto-remediated', 'approved', 'rejected', 'overridden', 'escalated', 'compensated', 'shadow', 'two-phase-approved', 'two-phase-rejected'];
 const bundlePath = process.env['VIGIL_TEST_WORKFLOW_BUNDLE'];
 let current: { code: string };
 
@@ -54,7 +54,7 @@ function vigil(args: string[]): { status: number | null; stdout: string; stderr:
 void test('every recorded path is there, with the remediation child where one ran', () => {
   const names = new Set(historyFilesIn(HISTORIES).map((p) => p.slice(HISTORIES.length)));
   for (const p of PATHS) assert.ok(names.has(`${p}.json`), `test/histories/${p}.json is missing: run scripts/record-histories.ts`);
-  for (const p of ['auto-remediated', 'approved', 'overridden', 'compensated']) assert.ok(names.has(`${p}.remediation.json`), `${p}.remediation.json`);
+  for (const p of ['auto-remediated', 'approved', 'overridden', 'compensated', 'two-phase-approved']) assert.ok(names.has(`${p}.remediation.json`), `${p}.remediation.json`);
 });
 
 void test('every recorded history replays against the current workflow code', async () => {

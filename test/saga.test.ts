@@ -52,7 +52,7 @@ const fastPolicy = (change: Parameters<typeof writePolicy>[0] = () => undefined)
     p.checkpoint.approvalRisk = ['critical'];
     p.autonomy.default = 'bounded';
     p.autonomy.limits = { maxRisk: 'high', actions: ['restart', 'scale', 'set_flag', 'rollback'] };
-    p.remediation = { actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
+    p.remediation = { ...p.remediation, actionTimeoutSeconds: 5, actionRetry: { initialIntervalSeconds: 1, maximumAttempts: 2 }, compensationRetry: { initialIntervalSeconds: 1, maximumAttempts: 3 } };
     p.verification.windowSeconds = 60;
     change(p);
   });

@@ -330,7 +330,7 @@ void describe('over Streamable HTTP with the control API', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(http.mcpUrl)));
     try {
       const { tools } = await client.listTools();
-      assert.equal(tools.length, 9);
+      assert.equal(tools.length, SIMULATOR_TOOLS.length);
       const memory = await meanMetric(client, 'cart', 'memory_usage', T0 + 900, T0 + 1200);
       assert.ok(memory > 0.85, `cart memory ${memory}`);
       const restart = await call(client, 'service_restart', { service: 'cart', idempotencyKey: 'inc-http:restart-cart' });

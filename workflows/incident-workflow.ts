@@ -7,6 +7,11 @@
  * along the policy's chain, then the safe default) → remediation saga (child workflow,
  * with kill switch, verification and compensation) → report.
  *
+ * High-risk (two-phase) steps are prepared by the downstream before a person is asked:
+ * the checkpoint shows what each commit will do, and the approval binds to it. Prepared
+ * steps that will not be committed (rejection, no decision, takeover, a new plan, an
+ * expired preparation) are released, and each release is recorded.
+ *
  * Deterministic orchestration only: every read of the outside world is an activity, and
  * policy arrives as data with its version.
  */
@@ -26,10 +31,22 @@ import type { Activities } from '../activities/index.js';
 import { authorizeDecision, autonomyFor, checkpointFor } from '../src/policy/checkpoint-rules.js';
 import { alertService, alertSeverity, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
-import type { Decision, IncidentContext, IncidentInput, IncidentStatus, RecordedDecision, RootCause, SagaResult, Stage } from '../src/schemas/incident.js';
+import type {
+  Decision,
+  IncidentContext,
+  IncidentInput,
+  IncidentStatus,
+  PreparedRelease,
+  PreparedStep,
+  RecordedDecision,
+  RemediationPlan,
+  RootCause,
+  SagaResult,
+  Stage,
+} from '../src/schemas/incident.js';
 import { Role, type Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
-import { analysis, compute, readLocal, record } from './activity-profiles.js';
+import { actionProfile, analysis, compensationProfile, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
 import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, statusQuery } from './messages.js';
 import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
@@ -78,6 +95,12 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let takeover: RecordedDecision | undefined;
   let alertsRevision = 0;
   let planDigest = '';
+  /** Digest of the prepared high-risk steps shown at the checkpoint ('' when none). */
+  let preparedDigest = '';
+  /** Prepared steps still held (not committed, not released). */
+  let heldPrepared: PreparedStep[] = [];
+  let prepareRound = 0;
+  const keyPrefix = `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`;
 
   const enter = (stage: Stage, note: string) => {
     status.stage = stage;
@@ -85,7 +108,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     log.info('incident stage', { incidentId: input.incidentId, stage });
   };
   const note = (text: string) => status.timeline.push({ at: nowIso(), stage: status.stage, note: text });
-  const binding = () => `${planDigest}.a${alertsRevision}`;
+  const binding = () => `${planDigest}${preparedDigest ? `.p${preparedDigest}` : ''}.a${alertsRevision}`;
   const evidencePacket = createEvidenceRecorder({
     incidentId: input.incidentId,
     policyVersion: () => policy?.version ?? 'unknown',
@@ -106,7 +129,13 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
           outcome: rec.accepted ? `accepted (${rec.verifiedBy ?? '?'})` : `refused: ${rec.refusal ?? ''}`,
         },
         actor: role.success ? { type: 'person', id: rec.actor, role: role.data } : { type: 'system', id: rec.actor },
-        details: { kind: rec.kind, planDigest: rec.planDigest ?? null, rootCauseService: rec.rootCauseService ?? null, claimedRole: rec.role ?? null },
+        details: {
+          kind: rec.kind,
+          planDigest: rec.planDigest ?? null,
+          rootCauseService: rec.rootCauseService ?? null,
+          claimedRole: rec.role ?? null,
+          ...(heldPrepared.length ? { prepared: heldPrepared.map((p) => ({ stepId: p.stepId, handle: p.handle, summary: p.summary, expiresAt: p.expiresAt })), preparedDigest } : {}),
+        },
       }),
     );
   };
@@ -332,6 +361,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         history: status.history,
         policy: activePolicy,
         evidenceDigests: status.evidence.map((e) => e.digest ?? ''),
+        ...(environment ? { environment } : {}),
       });
       planDigest = status.plan.digest;
       if (status.plan.steps.length === 0) {
@@ -344,6 +374,14 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         return finish(`shadow mode for ${unique(shadowed.map((s) => s.service)).join(', ')}: plan proposed, not executed`);
       }
       status.checkpoint = checkpointFor({ policy: activePolicy, severity: status.severity, plan: status.plan, environment, uncertain: uncertain && !overridden, sampled });
+      if (status.checkpoint.required && status.plan.steps.some((s) => s.twoPhase)) {
+        const failure = await prepareForCheckpoint(status.plan);
+        if (failure) {
+          status.outcome = 'remediation-failed';
+          await notifyChain('remediation', failure);
+          return finish(failure);
+        }
+      }
       if (!status.checkpoint.required) {
         await evidencePacket(`auto-approval-${round}`, {
           kind: 'checkpoint-decision',
@@ -362,17 +400,21 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       const decision = await waitForDecision();
       if (!decision) {
         status.outcome = takeover ? 'manual-takeover' : 'escalated-no-decision';
+        await releasePrepared(takeover ? `${takeover.actor} took over manually` : 'no decision after the whole escalation chain');
         return finish(takeover ? `${takeover.actor} took over manually` : 'no decision after the whole escalation chain: safe default, no remediation; handed over');
       }
       if (decision.kind === 'reject') {
         status.outcome = 'rejected';
+        await releasePrepared(`rejected by ${decision.actor}`);
         return finish(`rejected by ${decision.actor}${decision.reason ? `: ${decision.reason}` : ''}`);
       }
       if (decision.kind === 'rediagnose') {
         note(`${decision.actor} asked for more diagnosis`);
+        await releasePrepared(`${decision.actor} asked for more diagnosis: the plan will change`);
         continue diagnosis;
       }
       if (decision.kind === 'override') {
+        await releasePrepared(`${decision.actor} overrode the root cause: the plan will change`);
         const service = decision.rootCauseService ?? '';
         const indicator = decision.rootCauseIndicator ?? status.candidates.find((c) => c.service === service)?.indicator;
         rootCause = { service, ...(indicator ? { indicator } : {}) };
@@ -381,6 +423,13 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
         continue;
       }
       note(`approved by ${decision.actor} (${decision.role ?? '?'}, ${decision.verifiedBy ?? '?'})`);
+      const expired = heldPrepared.filter((p) => Date.now() / 1000 >= p.expiresAt);
+      if (expired.length > 0) {
+        // The approval bound to a preparation that no longer holds: prepare again, ask again.
+        note(`prepared ${expired.map((p) => `${p.stepId} (${p.handle})`).join(', ')} expired before the approval: preparing again and asking again`);
+        await releasePrepared(`expired before ${decision.actor}'s approval: the approval bound to a preparation that no longer holds`);
+        continue;
+      }
       break diagnosis;
     }
   }
@@ -390,9 +439,13 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   if (!plan) throw new Error('unreachable: remediation without a plan');
   if (takeover) {
     status.outcome = 'manual-takeover';
+    await releasePrepared(`${takeover.actor} took over manually before remediation`);
     return finish(`${takeover.actor} took over manually before remediation`);
   }
   enter('remediation', plan.summary);
+  // The saga commits what was prepared (and releases what it does not commit).
+  const handedOver = heldPrepared;
+  heldPrepared = [];
   const sagaScope = new CancellationScope();
   const sagaRun = sagaScope.run(() =>
     executeChild(RemediationSagaWorkflow, {
@@ -400,8 +453,10 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       args: [
         {
           incidentId: input.incidentId,
-          keyPrefix: `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`,
+          keyPrefix,
           plan,
+          ...(handedOver.length ? { prepared: handedOver } : {}),
+          ...(plan.steps.some((s) => s.twoPhase) ? { prepareTtlSeconds: activePolicy.remediation.prepareTtlSeconds ?? 3600 } : {}),
           policyVersion: activePolicy.version,
           agent: agentOf(status.inference),
           killSwitchPollSeconds: activePolicy.killSwitch.pollSeconds,
@@ -428,6 +483,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     saga = { outcome: takeover ? 'cancelled' : 'failed-compensation-incomplete', actions: [], remainingUndo: plan.steps, summary: `remediation ended abnormally: ${failureMessage(err)}`, error: failureMessage(err) };
   }
   status.saga = saga;
+  if (saga.released?.length) status.releases = [...(status.releases ?? []), ...saga.released];
   status.verification = saga.verification ?? null;
   status.outcome =
     saga.outcome === 'completed'
@@ -439,6 +495,86 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
           : 'remediation-failed';
   if (saga.outcome !== 'completed') await notifyChain('remediation', saga.summary);
   return finish(saga.summary);
+
+  /**
+   * Prepares the plan's high-risk steps before a person is asked: the checkpoint shows
+   * what each commit will do and the approval binds to it. Returns why preparing failed
+   * (nothing was changed; whatever was prepared is released), or undefined.
+   */
+  async function prepareForCheckpoint(plan: RemediationPlan): Promise<string | undefined> {
+    const cp = status.checkpoint;
+    const steps = plan.steps.filter((s) => s.twoPhase);
+    if (!cp || steps.length === 0) return undefined;
+    prepareRound++;
+    const keys = Object.fromEntries(steps.map((s) => [s.id, `${keyPrefix}:${s.id}:prepare-${prepareRound}`]));
+    const ttl = activePolicy.remediation.prepareTtlSeconds ?? 3600;
+    const preparing = proxyActivities<Activities>(actionProfile(activePolicy.remediation));
+    try {
+      const r = await preparing.prepareSteps({ incidentId: input.incidentId, steps, keys, ttlSeconds: ttl, stage: 'preparation' });
+      heldPrepared = r.prepared;
+      preparedDigest = r.digest;
+      cp.prepared = r.prepared;
+      cp.preparedDigest = r.digest;
+      note(`prepared before the checkpoint: ${r.prepared.map((p) => `${p.stepId} ${p.summary} (until ${new Date(p.expiresAt * 1000).toISOString()})`).join('; ')}`);
+    } catch (err) {
+      const why = `high-risk step(s) could not be prepared: ${failureMessage(err)}; nothing was changed, no remediation: handed over`;
+      await evidencePacket(`prepare-${prepareRound}-failed`, {
+        kind: 'escalation',
+        planSummary: plan.summary,
+        justification: why,
+        policy: { decidingRule: `remediation.twoPhaseRisk`, outcome: 'prepare failed: no remediation' },
+        actor: { type: 'agent', id: 'vigil-preparation' },
+      });
+      return why;
+    }
+    for (const p of heldPrepared) {
+      const step = steps.find((s) => s.id === p.stepId);
+      await evidencePacket(`prepare-${prepareRound}-${p.stepId}`, {
+        kind: 'remediation-prepare',
+        planSummary: plan.summary,
+        justification: `${step?.description ?? p.stepId} is ${step?.risk ?? 'high'} risk: prepared before the checkpoint so the person approves what the commit will do: ${p.summary}`,
+        policy: { decidingRule: `remediation.twoPhaseRisk includes ${step?.risk ?? '?'}`, outcome: 'prepared; commit only after approval' },
+        action: {
+          kind: p.action,
+          target: p.service,
+          stepId: p.stepId,
+          idempotencyKey: keys[p.stepId] ?? '',
+          parameters: { ...p.parameters, handle: p.handle, expiresAt: p.expiresAt },
+          executed: false,
+          downstream: { status: p.status, summary: p.summary },
+        },
+        actor: { type: 'agent', id: 'vigil-preparation' },
+        details: { before: p.before, expected: p.expected, preparedDigest },
+      });
+    }
+    return undefined;
+  }
+
+  /** Releases the prepared steps still held (never committed), and records each release. */
+  async function releasePrepared(reason: string): Promise<void> {
+    if (heldPrepared.length === 0) return;
+    const list = heldPrepared;
+    heldPrepared = [];
+    preparedDigest = '';
+    const releasing = proxyActivities<Activities>(compensationProfile(activePolicy.remediation));
+    let results: PreparedRelease[];
+    try {
+      results = await releasing.abortPrepared({ incidentId: input.incidentId, prepared: list, reason, stage: 'preparation' });
+    } catch (err) {
+      results = list.map((p) => ({ stepId: p.stepId, handle: p.handle, status: 'failed', reason, expiresAt: p.expiresAt, error: failureMessage(err), at: nowIso() }));
+    }
+    status.releases = [...(status.releases ?? []), ...results];
+    for (const r of results) {
+      note(`released prepared ${r.stepId} (${r.handle}) without a commit: ${r.status}${r.error ? ` (${r.error}; it lapses at ${new Date(r.expiresAt * 1000).toISOString()})` : ''}: ${reason}`);
+      await evidencePacket(`release-${prepareRound}-${r.stepId}`, {
+        kind: 'prepare-release',
+        planSummary: status.plan?.summary ?? 'no plan',
+        justification: `prepared ${r.stepId} released, never committed: ${reason}`,
+        action: { kind: 'abort', target: r.handle, stepId: r.stepId, parameters: { reason }, executed: r.status !== 'failed', downstream: { status: r.status, ...(r.error ? { summary: r.error } : {}) } },
+        actor: { type: 'agent', id: 'vigil-preparation' },
+      });
+    }
+  }
 
   /** Waits for a decision, escalating along the policy's chain; undefined = nobody decided (or a takeover). */
   async function waitForDecision(): Promise<RecordedDecision | undefined> {

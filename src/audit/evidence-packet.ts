@@ -1,7 +1,7 @@
 /**
  * The evidence packet: the proof-of-action record vigil writes for every significant
- * step (a diagnosis, a checkpoint decision or a refused one, a remediation action, its
- * compensation, a verification, an escalation, a policy change, the kill switch).
+ * step (a diagnosis, a checkpoint decision or a refused one, a remediation action, the
+ * prepare of a high-risk one or its release, its compensation, a verification, an escalation, a policy change, the kill switch).
  * It answers what was done, why, with which inputs, under which policy and version,
  * what the downstream system answered and how to undo it.
  * Pure module (zod only): workflow code may build packets and hand them to an activity.
@@ -14,6 +14,8 @@ export const EvidenceKind = z.enum([
   'checkpoint-decision',
   'decision-refused',
   'remediation-action',
+  'remediation-prepare',
+  'prepare-release',
   'compensation',
   'verification',
   'escalation',
@@ -95,6 +97,7 @@ export const CompensationEvidence = z.object({
   description: z.string().optional().describe('e.g. "scale payment back to 3 replicas"'),
   state: z.record(z.string(), z.unknown()).optional().describe('state captured to undo (previous release, replicas)'),
   forPacketId: z.string().optional().describe('packet id of the action this compensates'),
+  irreversible: z.boolean().optional().describe('true when the action has no undo (allowed only by a policy mark, always with a person)'),
 });
 export type CompensationEvidence = z.infer<typeof CompensationEvidence>;
 
@@ -111,6 +114,8 @@ const KIND_REQUIRES: Partial<Record<EvidenceKind, readonly ('action' | 'compensa
   'checkpoint-decision': ['policy'],
   'decision-refused': ['policy'],
   'remediation-action': ['action', 'policy'],
+  'remediation-prepare': ['action', 'policy'],
+  'prepare-release': ['action'],
   compensation: ['action', 'compensation'],
 };
 

@@ -14,6 +14,11 @@ export function describeIncident(s: IncidentStatus): string {
   const lines = [oneLine(s), ''];
   if (s.checkpoint?.required) lines.push(`checkpoint: ${s.checkpoint.reasons.join('; ')}${s.checkpoint.since ? ` (since ${s.checkpoint.since})` : ''}`);
   if (s.plan) lines.push(`plan: ${s.plan.summary} [digest ${s.plan.digest.slice(0, 12)}]`);
+  for (const st of s.plan?.steps.filter((x) => x.irreversible) ?? []) lines.push(`  ${st.id} has NO UNDO: ${st.irreversible?.why ?? ''} (allowed by ${st.irreversible?.rule ?? '?'})`);
+  for (const p of s.checkpoint?.prepared ?? []) {
+    lines.push(`  prepared ${p.stepId}: ${p.summary} [${p.handle}, until ${new Date(p.expiresAt * 1000).toISOString()}]`);
+  }
+  for (const r of s.releases ?? []) lines.push(`  released ${r.stepId} (${r.handle}) without a commit: ${r.status}: ${r.reason}`);
   if (s.missingSources.length) lines.push(`missing evidence: ${s.missingSources.join(', ')}`);
   lines.push('candidates:');
   s.candidates.slice(0, 5).forEach((c, i) => lines.push(`  ${i + 1}. ${c.service} ${c.score.toFixed(3)} ${c.indicator ?? ''}`));

@@ -1,13 +1,14 @@
 /**
  * The one gate every tool call goes through: it resolves a capability to the configured
  * MCP server and tool, refuses capabilities the caller's stage may not use (diagnosis is
- * read-only; remediation tools only once the checkpoint allowed them), validates the
+ * read-only; before the checkpoint, high-risk actions may only be prepared or released;
+ * acting tools only once the checkpoint allowed them), validates the
  * arguments and the result against the capability's schemas, and records the call
  * (tool, arguments, result digest, duration, stage) in the evidence store.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { CAPABILITY_SCHEMAS, READ_ONLY_CAPABILITIES, type Capability } from '../schemas/capabilities.js';
+import { CAPABILITY_SCHEMAS, PREPARE_CAPABILITIES, READ_ONLY_CAPABILITIES, type Capability } from '../schemas/capabilities.js';
 import type { CapabilityBinding, ToolRegistryConfig } from '../schemas/config.js';
 import { canonicalJson, sha256, type EvidenceStore } from '../evidence/evidence-store.js';
 import type { McpClientPool } from './mcp-client-pool.js';
@@ -15,7 +16,8 @@ import { planToolCalls, type PlannedCall } from './registry-plan.js';
 import { TemplateError } from './registry-templates.js';
 import { adaptResult, EMPTY_RESULTS, mergeResults, ResultAdapterError } from './result-adapters.js';
 
-export type CallerStage = 'diagnosis' | 'remediation' | 'verification';
+/** Who is calling: diagnosis and verification read; preparation (before the checkpoint) also prepares and aborts; remediation acts. */
+export type CallerStage = 'diagnosis' | 'preparation' | 'remediation' | 'verification';
 
 /** Error types (stable strings, used by retry policies). */
 export const ToolErrorType = {
@@ -29,6 +31,7 @@ export const ToolErrorType = {
 const STAGE_CAPABILITIES: Record<CallerStage, (c: Capability) => boolean> = {
   diagnosis: (c) => READ_ONLY_CAPABILITIES.includes(c),
   verification: (c) => READ_ONLY_CAPABILITIES.includes(c),
+  preparation: (c) => READ_ONLY_CAPABILITIES.includes(c) || PREPARE_CAPABILITIES.includes(c),
   remediation: () => true,
 };
 

@@ -27,8 +27,41 @@ export function autonomyFor(policy: Policy, service: string, environment: string
   return a.services[service] ?? (environment ? a.environments[environment] : undefined) ?? a.default;
 }
 
+/**
+ * Whether the policy marks an action that cannot be undone as irreversible-but-approved
+ * for this service and environment: the most specific matching rule decides (service,
+ * then environment); none matching = not approved. Returns the deciding rule in words.
+ */
+export function irreversibleMark(
+  policy: Policy,
+  service: string,
+  environment: string | undefined,
+  action: PlanStep['action'],
+): { approved: boolean; rule: string; reason?: string } {
+  let best: { rule: Policy['irreversible'][number]; index: number; specificity: number } | undefined;
+  (policy.irreversible ?? []).forEach((r, index) => {
+    if (r.action !== action) return;
+    if (r.service !== undefined && r.service !== service) return;
+    if (r.environment !== undefined && r.environment !== environment) return;
+    const specificity = (r.service ? 2 : 0) + (r.environment ? 1 : 0);
+    if (!best || specificity > best.specificity) best = { rule: r, index, specificity };
+  });
+  if (!best) return { approved: false, rule: `no irreversible rule for ${action}${environment ? ` in ${environment}` : ''} of ${service}` };
+  const { rule, index } = best;
+  const where = [rule.service ? `service ${rule.service}` : '', rule.environment ? `environment ${rule.environment}` : ''].filter(Boolean).join(', ') || 'any service';
+  return { approved: rule.approved, rule: `irreversible[${index}] (${action}, ${where}, approved: ${rule.approved})`, ...(rule.reason ? { reason: rule.reason } : {}) };
+}
+
+/** Whether a step runs in two phases: the policy's risk class for its action or the runbook's is one of remediation.twoPhaseRisk. */
+export function runsInTwoPhases(policy: Policy, risks: (RiskClass | undefined)[]): boolean {
+  const twoPhase = policy.remediation.twoPhaseRisk ?? ['high', 'critical'];
+  return risks.some((r) => r !== undefined && twoPhase.includes(r));
+}
+
 /** Why a step needs a person under its autonomy level; undefined when it may run on its own. */
 export function stepNeedsPerson(policy: Policy, step: PlanStep, level: AutonomyLevel): string | undefined {
+  // No autonomy level, sample or confidence lets a step without an undo run on its own.
+  if (step.irreversible) return `${step.action} ${step.service} cannot be undone (${step.irreversible.why}): allowed by ${step.irreversible.rule}, always with a person's approval`;
   if (policy.checkpoint.approvalRisk.includes(step.risk)) return `${step.action} ${step.service} is ${step.risk} risk`;
   switch (level) {
     case 'shadow':

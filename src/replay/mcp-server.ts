@@ -88,6 +88,9 @@ const TOOLS: { [C in Capability]: Tool<C> } = {
   'remediation.scale': { title: 'Scale service (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.scale') },
   'remediation.rollback': { title: 'Roll back release (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.rollback') },
   'remediation.set_flag': { title: 'Set feature flag (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.set_flag') },
+  'remediation.prepare': { title: 'Prepare action (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.prepare') },
+  'remediation.commit': { title: 'Commit prepared action (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.commit') },
+  'remediation.abort': { title: 'Abort prepared action (refused)', description: REFUSAL, annotations: REFUSED, run: refuse('remediation.abort') },
 };
 
 /** Results up to this size (JSON characters) are also returned as text; larger ones are summarised. */

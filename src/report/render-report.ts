@@ -97,9 +97,25 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   lines.push('## Remediation', '');
   if (s.plan) {
     lines.push(`Plan: ${s.plan.summary} (digest ${s.plan.digest.slice(0, 12)})`, '');
-    for (const st of s.plan.steps) lines.push(`- ${st.id} ${st.action} ${st.service} [risk ${st.risk}]: ${st.description}; undo: ${st.compensation}`);
+    for (const st of s.plan.steps) {
+      const phases = st.twoPhase ? ' (two-phase: prepared before the checkpoint, committed after it)' : '';
+      const undo = st.irreversible ? `**no undo**: ${st.irreversible.why} (allowed by ${st.irreversible.rule}; a person approved)` : `undo: ${st.compensation}`;
+      lines.push(`- ${st.id} ${st.action} ${st.service} [risk ${st.risk}]${phases}: ${st.description}; ${undo}`);
+    }
+    for (const e of s.plan.excluded ?? []) lines.push(`- left out of the plan: ${e.action} ${e.service}: ${e.description}: ${e.reason}`);
   } else lines.push('No plan.');
   lines.push('');
+  if (s.checkpoint?.prepared?.length) {
+    lines.push('### Prepared before the checkpoint', '');
+    for (const p of s.checkpoint.prepared) lines.push(`- ${p.stepId} ${p.handle}: ${p.summary} (prepared ${new Date(p.preparedAt * 1000).toISOString()}, held until ${new Date(p.expiresAt * 1000).toISOString()})`);
+    if (s.checkpoint.preparedDigest) lines.push('', `The approval bound to these (digest ${s.checkpoint.preparedDigest.slice(0, 12)}).`);
+    lines.push('');
+  }
+  if (s.releases?.length) {
+    lines.push('### Prepared steps released without a commit', '');
+    for (const r of s.releases) lines.push(`- ${r.at} ${r.stepId} ${r.handle}: ${r.status}${r.error ? ` (${r.error}; lapses at ${new Date(r.expiresAt * 1000).toISOString()})` : ''}: ${quoteUntrusted(r.reason, 200)}`);
+    lines.push('');
+  }
   if (s.decisions.length) {
     lines.push('### Decisions', '');
     for (const d of s.decisions) lines.push(`- ${d.at} ${d.actor} (${d.role ?? 'unknown role'}): ${d.kind}${d.accepted ? '' : ` REFUSED: ${d.refusal ?? ''}`}${d.reason ? `: ${quoteUntrusted(d.reason, 200)}` : ''} [policy ${d.policyVersion}]`);
@@ -107,7 +123,7 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   }
   if (s.saga) {
     lines.push('### Actions', '');
-    for (const a of s.saga.actions) lines.push(`- ${a.at} ${a.phase === 'do' ? 'did' : 'undid'} ${a.action} ${a.service} (${a.stepId}, key ${a.idempotencyKey}): ${a.ok ? 'ok' : `FAILED: ${a.error ?? ''}`}${a.result ? ` (${a.result.before.release}/${a.result.before.replicas} → ${a.result.after.release}/${a.result.after.replicas})` : ''}`);
+    for (const a of s.saga.actions) lines.push(`- ${a.at} ${a.phase === 'do' ? (a.preparedHandle ? `committed prepared ${a.preparedHandle}:` : 'did') : 'undid'} ${a.action} ${a.service} (${a.stepId}, key ${a.idempotencyKey}): ${a.ok ? 'ok' : `FAILED: ${a.error ?? ''}`}${a.result ? ` (${a.result.before.release}/${a.result.before.replicas} → ${a.result.after.release}/${a.result.after.replicas})` : ''}`);
     if (s.saga.remainingUndo.length) lines.push('', `**Left to undo by a person:** ${s.saga.remainingUndo.map((x) => x.description).join('; ')}`);
     lines.push('', `Saga: ${s.saga.outcome}: ${s.saga.summary}`, '');
   }

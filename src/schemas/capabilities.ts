@@ -21,6 +21,9 @@ export const CAPABILITY_TOOLS = {
   'remediation.scale': 'service_scale',
   'remediation.rollback': 'release_rollback',
   'remediation.set_flag': 'feature_flag_set',
+  'remediation.prepare': 'action_prepare',
+  'remediation.commit': 'action_commit',
+  'remediation.abort': 'action_abort',
 } as const;
 export type Capability = keyof typeof CAPABILITY_TOOLS;
 export const Capability = z.enum(Object.keys(CAPABILITY_TOOLS) as [Capability, ...Capability[]]);
@@ -43,6 +46,12 @@ export const READ_ONLY_CAPABILITIES: readonly Capability[] = [
  * them are not bound to them by default.
  */
 export const BASELINE_CAPABILITIES: readonly Capability[] = ['metrics.baseline', 'traces.baseline'];
+
+/**
+ * What may run before a person approved: validating and staging a high-risk action
+ * (prepare) and releasing a staged one (abort). Neither changes a service; commit does.
+ */
+export const PREPARE_CAPABILITIES: readonly Capability[] = ['remediation.prepare', 'remediation.abort'];
 
 // ---- metrics.query_range ----
 export const MetricsQueryRangeInput = z.object({
@@ -170,6 +179,58 @@ export const ActionOutput = z.object({
 });
 export type ActionOutput = z.infer<typeof ActionOutput>;
 
+// ---- two-phase actions (high-risk steps: prepare before the checkpoint, commit after it) ----
+export const PreparableAction = z.enum(['restart', 'scale', 'rollback', 'set_flag']);
+export type PreparableAction = z.infer<typeof PreparableAction>;
+
+export const ActionPrepareInput = z.object({
+  service: z.string().min(1),
+  action: PreparableAction,
+  replicas: z.number().int().min(0).max(100).optional().describe('scale: the replica count to set'),
+  toRelease: z.string().min(1).optional().describe('rollback: the release to run after the action'),
+  flag: z.string().min(1).optional().describe('set_flag: the flag'),
+  enabled: z.boolean().optional().describe('set_flag: its new value'),
+  ttlSeconds: z.number().int().min(1).max(86_400).describe('how long the prepared action is held; after that it can no longer be committed'),
+  idempotencyKey: IdempotencyKey,
+});
+export type ActionPrepareInput = z.infer<typeof ActionPrepareInput>;
+
+/** A validated, staged action: what commit will do, against which state, until when. */
+export const PreparedAction = z.object({
+  handle: z.string().min(1).describe('what commit and abort name'),
+  idempotencyKey: z.string().describe('the key of the prepare call'),
+  replayed: z.boolean().describe('true when this key had prepared already: the same handle is returned'),
+  service: z.string(),
+  action: PreparableAction,
+  parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  status: z.enum(['prepared', 'committed', 'aborted', 'expired']),
+  preparedAt: EpochSeconds,
+  expiresAt: EpochSeconds,
+  before: ServiceState.describe('the state validated against; commit refuses if what the action depends on has changed'),
+  expected: ServiceState.describe('the state after commit, if nothing else changes it'),
+  summary: z.string().describe('what commit will do, in words'),
+});
+export type PreparedAction = z.infer<typeof PreparedAction>;
+
+export const ActionCommitInput = z.object({
+  handle: z.string().min(1),
+  idempotencyKey: IdempotencyKey.describe('the action key: the same key never commits twice'),
+});
+export type ActionCommitInput = z.infer<typeof ActionCommitInput>;
+
+export const ActionAbortInput = z.object({
+  handle: z.string().min(1),
+  reason: z.string().max(500).default('aborted'),
+});
+export type ActionAbortInput = z.infer<typeof ActionAbortInput>;
+export const ActionAbortOutput = z.object({
+  handle: z.string(),
+  status: z.enum(['aborted', 'expired', 'unknown']).describe('aborted now or before; expired (released already); unknown handle (nothing held)'),
+  replayed: z.boolean().describe('true when the handle had been aborted before'),
+  message: z.string(),
+});
+export type ActionAbortOutput = z.infer<typeof ActionAbortOutput>;
+
 /** Input and output schema of each capability, for the gate that validates tool results. */
 export const CAPABILITY_SCHEMAS = {
   'metrics.query_range': { input: MetricsQueryRangeInput, output: MetricsQueryRangeOutput },
@@ -183,4 +244,7 @@ export const CAPABILITY_SCHEMAS = {
   'remediation.scale': { input: ServiceScaleInput, output: ActionOutput },
   'remediation.rollback': { input: ReleaseRollbackInput, output: ActionOutput },
   'remediation.set_flag': { input: FeatureFlagSetInput, output: ActionOutput },
+  'remediation.prepare': { input: ActionPrepareInput, output: PreparedAction },
+  'remediation.commit': { input: ActionCommitInput, output: ActionOutput },
+  'remediation.abort': { input: ActionAbortInput, output: ActionAbortOutput },
 } as const satisfies Record<Capability, { input: z.ZodType; output: z.ZodType }>;

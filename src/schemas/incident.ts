@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Alert, Severity } from './alert.js';
 import { Candidate, SourceEvidence } from './evidence.js';
 import { ActionKind, Policy, RiskClass } from './policy.js';
-import { ActionOutput } from './capabilities.js';
+import { ActionOutput, PreparedAction } from './capabilities.js';
 import { InferenceExtension } from './llm-inference.js';
 
 /** Settings the workflow needs that are not policy (windows, waits). Whole seconds. */
@@ -78,6 +78,8 @@ export const RunbookStep = z.object({
   replicas: z.number().int().positive().optional().describe('for scale: absolute count; default current + 1'),
   flag: z.string().optional(),
   enabled: z.boolean().optional(),
+  /** Why this step cannot be undone; such a step runs only where the policy marks the action irreversible-but-approved. */
+  irreversible: z.string().min(1).max(500).optional(),
 });
 export type RunbookStep = z.infer<typeof RunbookStep>;
 
@@ -123,12 +125,22 @@ export const PlanStep = z.object({
   }),
   compensation: z.string().describe('how this step is undone, in words'),
   runbook: z.string().optional(),
+  /** High risk: prepared before the checkpoint, committed after it. */
+  twoPhase: z.boolean().optional(),
+  /** Set when the step has no undo: why, and the policy rule that allows it anyway (a person must always approve). */
+  irreversible: z.object({ why: z.string(), rule: z.string() }).optional(),
 });
 export type PlanStep = z.infer<typeof PlanStep>;
+
+/** A runbook step left out of the plan, and why. */
+export const ExcludedStep = z.object({ action: ActionKind, service: z.string(), description: z.string(), reason: z.string() });
+export type ExcludedStep = z.infer<typeof ExcludedStep>;
 
 export const RemediationPlan = z.object({
   service: z.string().nullable(),
   steps: z.array(PlanStep),
+  /** Runbook steps that are not in the plan (no undo and no policy mark). */
+  excluded: z.array(ExcludedStep).optional(),
   summary: z.string(),
   /** SHA-256 of the plan and the evidence it rests on: approvals are bound to it. */
   digest: z.string(),
@@ -188,9 +200,28 @@ export const ActionRecord = z.object({
   ok: z.boolean(),
   error: z.string().optional(),
   result: ActionOutput.optional(),
+  /** Set when the action was the commit of a prepared (two-phase) step. */
+  preparedHandle: z.string().optional(),
   at: z.string(),
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
+
+/** A high-risk step prepared (validated and staged) by the downstream, waiting for its commit. */
+export const PreparedStep = PreparedAction.extend({ stepId: z.string() });
+export type PreparedStep = z.infer<typeof PreparedStep>;
+
+/** A prepared step released without being committed, and why. */
+export const PreparedRelease = z.object({
+  stepId: z.string(),
+  handle: z.string(),
+  /** aborted now; expired or unknown (nothing was held any more); failed (the release call failed: it lapses at expiresAt). */
+  status: z.enum(['aborted', 'expired', 'unknown', 'failed']),
+  reason: z.string(),
+  expiresAt: z.number(),
+  error: z.string().optional(),
+  at: z.string(),
+});
+export type PreparedRelease = z.infer<typeof PreparedRelease>;
 
 export const Verification = z.object({
   recovered: z.boolean(),
@@ -209,6 +240,8 @@ export const SagaResult = z.object({
   verification: Verification.optional(),
   summary: z.string(),
   error: z.string().optional(),
+  /** Prepared steps the saga released without committing them. */
+  released: z.array(PreparedRelease).optional(),
 });
 export type SagaResult = z.infer<typeof SagaResult>;
 
@@ -240,6 +273,10 @@ export const CheckpointState = z.object({
   deadline: z.string().optional(),
   /** The steps that need a person, and why. */
   stepsNeedingApproval: z.array(z.string()).default([]),
+  /** High-risk steps prepared before the checkpoint: what each commit will do; the approval binds to them. */
+  prepared: z.array(PreparedStep).optional(),
+  /** SHA-256 of the prepared steps (part of bindingDigest). */
+  preparedDigest: z.string().optional(),
 });
 export type CheckpointState = z.infer<typeof CheckpointState>;
 
@@ -265,6 +302,8 @@ export const IncidentStatus = z.object({
   checkpoint: CheckpointState.nullable(),
   decisions: z.array(RecordedDecision),
   saga: SagaResult.nullable(),
+  /** Prepared steps released without a commit (rejection, timeout, takeover, re-plan, expiry). */
+  releases: z.array(PreparedRelease).optional(),
   verification: Verification.nullable(),
   outcome: Outcome.nullable(),
   policyVersion: z.string().nullable(),

@@ -23,6 +23,29 @@ export type ActionKind = z.infer<typeof ActionKind>;
 /** Durations are whole seconds so tests can use short ones. */
 const Seconds = z.number().int().positive();
 
+/**
+ * Marks an action that a runbook declares cannot be undone as allowed anyway, for a
+ * service and/or environment; the most specific matching rule wins (service, then
+ * environment), so a narrower `approved: false` can withdraw a broader mark.
+ */
+export const IrreversibleRule = z.object({
+  action: ActionKind,
+  service: z.string().min(1).optional(),
+  environment: z.string().min(1).optional(),
+  approved: z.boolean().default(true),
+  /** Why the organisation accepts it (shown in the plan and the evidence). */
+  reason: z.string().max(500).optional(),
+});
+export type IrreversibleRule = z.infer<typeof IrreversibleRule>;
+
+const REMEDIATION_DEFAULTS = {
+  actionTimeoutSeconds: 60,
+  actionRetry: { initialIntervalSeconds: 2, maximumAttempts: 4 },
+  compensationRetry: { initialIntervalSeconds: 2, maximumAttempts: 6 },
+  twoPhaseRisk: ['high', 'critical'] as RiskClass[],
+  prepareTtlSeconds: 3600,
+};
+
 export const Policy = z.object({
   version: z.string().min(1),
   approvers: z
@@ -92,8 +115,14 @@ export const Policy = z.object({
       actionTimeoutSeconds: Seconds.default(60),
       actionRetry: z.object({ initialIntervalSeconds: Seconds.default(2), maximumAttempts: Seconds.default(4) }).default({ initialIntervalSeconds: 2, maximumAttempts: 4 }),
       compensationRetry: z.object({ initialIntervalSeconds: Seconds.default(2), maximumAttempts: Seconds.default(6) }).default({ initialIntervalSeconds: 2, maximumAttempts: 6 }),
+      /** Steps of these risk classes (the policy's for the action, or the runbook's) run in two phases: prepare before the checkpoint, commit after it. */
+      twoPhaseRisk: z.array(RiskClass).default(['high', 'critical']),
+      /** How long a prepared step is held; an approval given later prepares again and asks again. */
+      prepareTtlSeconds: Seconds.max(86_400).default(3600),
     })
-    .default({ actionTimeoutSeconds: 60, actionRetry: { initialIntervalSeconds: 2, maximumAttempts: 4 }, compensationRetry: { initialIntervalSeconds: 2, maximumAttempts: 6 } }),
+    .default(REMEDIATION_DEFAULTS),
+  /** Actions a runbook declares irreversible are left out of plans unless a rule here approves them; approved ones always wait for a person. */
+  irreversible: z.array(IrreversibleRule).default([]),
   verification: z
     .object({
       windowSeconds: Seconds.default(120),

@@ -20,6 +20,14 @@ export const SIMULATOR_ERROR_CODES = {
   idempotency_conflict: 409,
   /** A remediation step failed on purpose, per the fault's `failStep`. */
   injected_failure: 500,
+  /** No prepared action has this handle. */
+  unknown_prepared: 404,
+  /** The prepared action cannot be committed: expired, aborted, committed with another key. */
+  prepared_not_committable: 409,
+  /** The state the prepared action was validated against has changed: it is stale. */
+  prepared_stale: 409,
+  /** The same action on the same service is already prepared, or a prepare key was reused. */
+  prepared_conflict: 409,
 } as const;
 export type SimulatorErrorCode = keyof typeof SIMULATOR_ERROR_CODES;
 
@@ -97,5 +105,39 @@ export class InjectedFailureError extends SimulatorError {
     readonly idempotencyKey: string,
   ) {
     super('injected_failure', `remediation step ${step} failed (injected by fault ${faultId}; key ${idempotencyKey}): upstream API returned 500`);
+  }
+}
+
+/** Thrown when commit or abort names a handle no prepare returned; nothing changed. */
+export class UnknownPreparedError extends SimulatorError {
+  constructor(readonly handle: string) {
+    super('unknown_prepared', `no prepared action has handle "${handle}": prepare the action first`);
+  }
+}
+
+/** Thrown when a prepared action may not be committed (expired, aborted, committed with another key); nothing changed. */
+export class PreparedStateError extends SimulatorError {
+  constructor(
+    readonly handle: string,
+    reason: string,
+  ) {
+    super('prepared_not_committable', `prepared action ${handle} ${reason}`);
+  }
+}
+
+/** Thrown when what a prepared action depends on changed since prepare; nothing changed. */
+export class PreparedStaleError extends SimulatorError {
+  constructor(
+    readonly handle: string,
+    reason: string,
+  ) {
+    super('prepared_stale', `prepared action ${handle} is stale: ${reason}; prepare again`);
+  }
+}
+
+/** Thrown when the action is already prepared (reserved), or a prepare key is reused with other arguments. */
+export class PreparedConflictError extends SimulatorError {
+  constructor(message: string) {
+    super('prepared_conflict', message);
   }
 }

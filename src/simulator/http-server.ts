@@ -2,7 +2,8 @@
  * The simulator over HTTP: MCP Streamable HTTP at /mcp (stateless: a fresh server
  * and transport per request) and a small JSON control API on the same port for
  * injecting faults and reading state: /control/faults, /control/fault-kinds,
- * /control/services, /control/state/:service, /control/action-counts, /healthz.
+ * /control/services, /control/state/:service, /control/action-counts, /control/prepared
+ * (two-phase actions, their status and requests per phase), /healthz.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,6 +97,7 @@ async function control(model: SimulatorModel, req: IncomingMessage, res: ServerR
   if (path === '/control/fault-kinds') return sendJson(res, 200, { kinds: FAULT_KINDS });
   if (path === '/control/services') return sendJson(res, 200, { services: model.services() });
   if (path === '/control/action-counts') return sendJson(res, 200, { callCounts: model.callCounts(), requestCounts: model.requestCounts() });
+  if (path === '/control/prepared') return sendJson(res, 200, { prepared: model.preparedActions() });
   const state = /^\/control\/state\/([^/]+)$/.exec(path);
   if (state?.[1]) return sendJson(res, 200, model.getState(decodeURIComponent(state[1])));
   throw new HttpError(404, 'not_found', `no route ${method} ${path}`);

@@ -1,5 +1,5 @@
 /**
- * The simulator as an MCP server: the nine capability tools of
+ * The simulator as an MCP server: the capability tools of
  * src/schemas/capabilities.ts over a SimulatorModel. Every result is validated
  * against its output schema and returned as structuredContent plus JSON text;
  * every failure is a tool error (`isError: true`) whose text starts with a stable code.
@@ -81,6 +81,26 @@ const TOOLS: { [C in SimulatorCapability]: { title: string; description: string;
     description: 'Turn an existing feature flag of a service on or off. The same idempotency key never acts twice.',
     annotations: ACTION,
     run: (m, a) => m.setFlag(a.service, a.flag, a.enabled, a.idempotencyKey),
+  },
+  'remediation.prepare': {
+    title: 'Prepare action',
+    description:
+      'First phase of a high-risk action: validates it and resolves what it will do (release, replica count, flag value) against the current state, reserves it on the service for ttlSeconds, and returns a handle. Changes nothing. The same idempotency key returns the same handle.',
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: (m, a) => m.prepare(a),
+  },
+  'remediation.commit': {
+    title: 'Commit prepared action',
+    description:
+      'Second phase: carries out a prepared action. Refused when the handle is unknown, expired or aborted, or when what it was validated against has changed. The same idempotency key never acts twice.',
+    annotations: ACTION,
+    run: (m, a) => m.commit(a),
+  },
+  'remediation.abort': {
+    title: 'Abort prepared action',
+    description: 'Releases a prepared action so it can never be committed. Idempotent; an unknown or expired handle holds nothing. A committed action cannot be aborted.',
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: (m, a) => m.abort(a),
   },
 };
 

@@ -6,8 +6,14 @@
  */
 import { z } from 'zod';
 import {
+  ActionAbortInput,
+  ActionCommitInput,
   ActionOutput,
+  ActionPrepareInput,
   FeatureFlagSetInput,
+  PreparedAction,
+  type ActionAbortOutput,
+  type PreparableAction,
   LogsSearchInput,
   MetricsQueryRangeInput,
   ReleaseRollbackInput,
@@ -29,8 +35,11 @@ import {
   InvalidFaultError,
   InvalidInputError,
   InvalidQueryError,
+  PreparedStaleError,
+  PreparedStateError,
   UnknownServiceError,
 } from './errors.js';
+import { PreparedActionBook } from './prepared-actions.js';
 import { Fault, FAULT_KINDS, FaultInjection, type Episode } from './faults.js';
 import { searchLogs } from './logs.js';
 import { queryMetrics } from './metrics.js';
@@ -65,6 +74,16 @@ type ActionKind = 'restart' | 'scale' | 'rollback' | 'flag';
 interface ActionRecord {
   fingerprint: string;
   output: ActionOutput;
+}
+
+/** A validated action: what it will do and how it is applied. */
+interface Operation {
+  kind: ActionKind;
+  service: string;
+  args: Record<string, string | number | boolean>;
+  expected(before: ServiceState): ServiceState;
+  summary(before: ServiceState): string;
+  apply(s: ServiceRuntime, at: number, key: string): string;
 }
 
 /** Parse `input` with `schema` or throw InvalidInputError naming the fields. */
@@ -104,6 +123,7 @@ export class SimulatorModel implements World {
   private readonly applied = new Map<string, number>();
   private readonly requests = new Map<string, number>();
   private readonly names = new Map<string, string>();
+  private readonly prepared = new PreparedActionBook();
   private sourcesCache: EffectSource[] | undefined;
 
   constructor(options: SimulatorModelOptions = {}) {
@@ -280,62 +300,205 @@ export class SimulatorModel implements World {
   /** Rolling restart. Fixes db-pool-exhaustion, network-latency and memory-leak in that service. */
   restart(service: string, idempotencyKey: string): ActionOutput {
     const input = parseInput(ServiceRestartInput, { service, idempotencyKey });
-    return this.act('restart', input.idempotencyKey, input.service, {}, (s, at) => {
-      s.restarts += 1;
-      this.record({ service, kind: 'restart', at, description: `rolling restart of ${service} (${s.replicas} pods)` });
-      this.resolve(service, at, idempotencyKey, (f) => f.kind === 'db-pool-exhaustion' || f.kind === 'network-latency' || f.kind === 'memory-leak');
-      return `restarted ${service}: ${s.replicas} pods replaced`;
-    });
+    return this.perform(this.operation({ service: input.service, action: 'restart' }), input.idempotencyKey);
   }
 
   /** Set the replica count. Fixes cpu-saturation when above the count at fault time; 0 is an outage. */
   scale(service: string, replicas: number, idempotencyKey: string): ActionOutput {
     const input = parseInput(ServiceScaleInput, { service, replicas, idempotencyKey });
-    return this.act('scale', input.idempotencyKey, input.service, { replicas: input.replicas }, (s, at) => {
-      const from = s.replicas;
-      if (from === input.replicas) return `${service} already has ${from} replicas`;
-      s.replicas = input.replicas;
-      s.replicaHistory.push({ at, replicas: input.replicas });
-      this.record({ service, kind: 'scale', at, description: `scale ${service} from ${from} to ${input.replicas} replicas` });
-      this.resolve(service, at, idempotencyKey, (f) => f.kind === 'cpu-saturation' && input.replicas > f.replicasAtStart);
-      return `scaled ${service} from ${from} to ${input.replicas} replicas`;
-    });
+    return this.perform(this.operation({ service: input.service, action: 'scale', replicas: input.replicas }), input.idempotencyKey);
   }
 
   /** Deploy a release the service ran before. Ends bad-release faults unless it is the bad release. */
   rollback(service: string, toRelease: string, idempotencyKey: string): ActionOutput {
     const input = parseInput(ReleaseRollbackInput, { service, toRelease, idempotencyKey });
-    const known = this.runtime(input.service).releaseHistory;
-    if (!known.includes(input.toRelease)) {
-      throw new InvalidActionError(`release "${input.toRelease}" of ${service} is unknown; known releases: ${known.join(', ')}`);
-    }
-    return this.act('rollback', input.idempotencyKey, input.service, { toRelease: input.toRelease }, (s, at) => {
-      const from = s.release;
-      if (from === input.toRelease) return `${service} already runs ${from}`;
-      s.previousRelease = from;
-      s.release = input.toRelease;
-      this.record({ service, kind: 'deploy', at, release: input.toRelease, description: `deploy ${input.toRelease} (from ${from}) by remediation` });
-      this.resolve(service, at, idempotencyKey, (f) => f.kind === 'bad-release' && f.badRelease !== input.toRelease);
-      this.reopen(service, at, (f) => f.kind === 'bad-release' && f.badRelease === input.toRelease);
-      return `deployed ${input.toRelease} to ${service} (was ${from})`;
-    });
+    return this.perform(this.operation({ service: input.service, action: 'rollback', toRelease: input.toRelease }), input.idempotencyKey);
   }
 
   /** Set a feature flag. Turning off the flag of a bad-flag fault ends it; turning it on again restarts it. */
   setFlag(service: string, flag: string, enabled: boolean, idempotencyKey: string): ActionOutput {
     const input = parseInput(FeatureFlagSetInput, { service, flag, enabled, idempotencyKey });
-    const flags = this.runtime(input.service).flags;
-    if (!(input.flag in flags)) {
-      throw new InvalidActionError(`${service} has no flag "${input.flag}"; its flags: ${Object.keys(flags).join(', ') || '(none)'}`);
+    return this.perform(this.operation({ service: input.service, action: 'set_flag', flag: input.flag, enabled: input.enabled }), input.idempotencyKey);
+  }
+
+  // ---- two-phase actions ----
+
+  /**
+   * Validate and stage an action without changing anything: resolves what it will do
+   * (the release it deploys, the replica count, the flag value), reserves the action on
+   * the service until it is committed, aborted or expires, and returns a handle. The same
+   * key returns the same handle.
+   */
+  prepare(input: z.input<typeof ActionPrepareInput>): PreparedAction {
+    const q = parseInput(ActionPrepareInput, input);
+    this.requests.set(q.idempotencyKey, (this.requests.get(q.idempotencyKey) ?? 0) + 1);
+    const now = this.now();
+    const fingerprint = JSON.stringify({ service: q.service, action: q.action, replicas: q.replicas, toRelease: q.toRelease, flag: q.flag, enabled: q.enabled, ttlSeconds: q.ttlSeconds });
+    const seen = this.prepared.existing(q.idempotencyKey, fingerprint);
+    if (seen) {
+      this.prepared.count(seen.prepared.handle, 'prepare');
+      return this.prepared.view(seen, now, true);
     }
-    return this.act('flag', input.idempotencyKey, input.service, { flag: input.flag, enabled: input.enabled }, (s, at) => {
-      if (s.flags[input.flag] === input.enabled) return `${service} flag ${input.flag} already ${input.enabled ? 'on' : 'off'}`;
-      s.flags[input.flag] = input.enabled;
-      this.record({ service, kind: 'flag', at, description: `flag ${input.flag} set to ${input.enabled} on ${service}` });
-      if (input.enabled) this.reopen(service, at, (f) => f.kind === 'bad-flag' && f.flag === input.flag);
-      else this.resolve(service, at, idempotencyKey, (f) => f.kind === 'bad-flag' && f.flag === input.flag);
-      return `set flag ${input.flag} to ${input.enabled} on ${service}`;
+    const op = this.operation(q);
+    this.prepared.reserve(q.service, q.action, now);
+    const before = this.getState(q.service);
+    const handle = `prep-${this.prepared.size + 1}-${q.service}-${q.action}`;
+    const prepared = PreparedAction.parse({
+      handle,
+      idempotencyKey: q.idempotencyKey,
+      replayed: false,
+      service: q.service,
+      action: q.action,
+      parameters: op.args,
+      status: 'prepared',
+      preparedAt: now,
+      expiresAt: round(now + q.ttlSeconds, 3),
+      before,
+      expected: op.expected(before),
+      summary: op.summary(before),
     });
+    this.prepared.add(prepared, fingerprint);
+    this.prepared.count(handle, 'prepare');
+    return structuredClone(prepared);
+  }
+
+  /**
+   * Carry out a prepared action, once per idempotency key. Refused when the handle is
+   * unknown, expired or aborted, or when what it was validated against has changed.
+   */
+  commit(input: z.input<typeof ActionCommitInput>): ActionOutput {
+    const q = parseInput(ActionCommitInput, input);
+    const entry = this.prepared.entry(q.handle);
+    this.prepared.count(q.handle, 'commit');
+    const now = this.now();
+    this.prepared.checkCommittable(entry, q.idempotencyKey, now);
+    const p = entry.prepared;
+    if (this.prepared.status(entry, now) === 'prepared') {
+      const current = this.getState(p.service);
+      if (p.action === 'rollback' && current.release !== p.before.release) {
+        this.requests.set(q.idempotencyKey, (this.requests.get(q.idempotencyKey) ?? 0) + 1);
+        throw new PreparedStaleError(q.handle, `${p.service} runs ${current.release}, not ${p.before.release} as when it was prepared`);
+      }
+      if (p.action === 'scale' && current.replicas !== p.before.replicas) {
+        this.requests.set(q.idempotencyKey, (this.requests.get(q.idempotencyKey) ?? 0) + 1);
+        throw new PreparedStaleError(q.handle, `${p.service} has ${current.replicas} replicas, not ${p.before.replicas} as when it was prepared`);
+      }
+    }
+    const output = this.perform(this.operation({ service: p.service, action: p.action, ...p.parameters }), q.idempotencyKey);
+    this.prepared.markCommitted(entry, q.idempotencyKey);
+    return output;
+  }
+
+  /** Release a prepared action so it can never be committed. Idempotent; a committed one is refused (undo it instead). */
+  abort(input: z.input<typeof ActionAbortInput>): ActionAbortOutput {
+    const q = parseInput(ActionAbortInput, input);
+    this.prepared.count(q.handle, 'abort');
+    if (!this.prepared.has(q.handle)) return { handle: q.handle, status: 'unknown', replayed: false, message: `no prepared action ${q.handle}: nothing is held` };
+    const entry = this.prepared.entry(q.handle);
+    const status = this.prepared.status(entry, this.now());
+    if (status === 'committed') throw new PreparedStateError(q.handle, 'was committed: it cannot be aborted; undo it with its compensation');
+    if (status === 'aborted') return { handle: q.handle, status: 'aborted', replayed: true, message: `${q.handle} was aborted already (${entry.abortReason ?? ''})` };
+    if (status === 'expired') {
+      return { handle: q.handle, status: 'expired', replayed: false, message: `${q.handle} expired at ${new Date(entry.prepared.expiresAt * 1000).toISOString()}: nothing is held` };
+    }
+    this.prepared.markAborted(entry, q.reason);
+    return { handle: q.handle, status: 'aborted', replayed: false, message: `released ${entry.prepared.summary}: ${q.reason}` };
+  }
+
+  /** Every prepared action, its status, and how often each phase was requested. */
+  preparedActions(): ReturnType<PreparedActionBook['list']> {
+    return this.prepared.list(this.now());
+  }
+
+  /**
+   * One action, validated: its fingerprint arguments, what it would leave behind, its
+   * description, and how it is applied. Throws when it cannot be carried out.
+   */
+  private operation(q: { service: string; action: PreparableAction; replicas?: number | undefined; toRelease?: string | undefined; flag?: string | undefined; enabled?: boolean | undefined }): Operation {
+    const { service } = q;
+    const s = this.runtime(service);
+    switch (q.action) {
+      case 'restart':
+        return {
+          kind: 'restart',
+          service,
+          args: {},
+          expected: (b) => ({ ...b, restarts: b.restarts + 1 }),
+          summary: (b) => `rolling restart of ${service} (${b.replicas} pods)`,
+          apply: (rt, at, key) => {
+            rt.restarts += 1;
+            this.record({ service, kind: 'restart', at, description: `rolling restart of ${service} (${rt.replicas} pods)` });
+            this.resolve(service, at, key, (f) => f.kind === 'db-pool-exhaustion' || f.kind === 'network-latency' || f.kind === 'memory-leak');
+            return `restarted ${service}: ${rt.replicas} pods replaced`;
+          },
+        };
+      case 'scale': {
+        const replicas = q.replicas;
+        if (replicas === undefined) throw new InvalidActionError(`scale of ${service} needs replicas`);
+        return {
+          kind: 'scale',
+          service,
+          args: { replicas },
+          expected: (b) => ({ ...b, replicas }),
+          summary: (b) => `scale ${service} from ${b.replicas} to ${replicas} replicas`,
+          apply: (rt, at, key) => {
+            const from = rt.replicas;
+            if (from === replicas) return `${service} already has ${from} replicas`;
+            rt.replicas = replicas;
+            rt.replicaHistory.push({ at, replicas });
+            this.record({ service, kind: 'scale', at, description: `scale ${service} from ${from} to ${replicas} replicas` });
+            this.resolve(service, at, key, (f) => f.kind === 'cpu-saturation' && replicas > f.replicasAtStart);
+            return `scaled ${service} from ${from} to ${replicas} replicas`;
+          },
+        };
+      }
+      case 'rollback': {
+        const to = q.toRelease;
+        if (to === undefined) throw new InvalidActionError(`rollback of ${service} needs toRelease`);
+        if (!s.releaseHistory.includes(to)) throw new InvalidActionError(`release "${to}" of ${service} is unknown; known releases: ${s.releaseHistory.join(', ')}`);
+        return {
+          kind: 'rollback',
+          service,
+          args: { toRelease: to },
+          expected: (b) => (b.release === to ? b : { ...b, release: to, previousRelease: b.release }),
+          summary: (b) => (b.release === to ? `${service} already runs ${to}: nothing to deploy` : `deploy ${to} to ${service} (replacing ${b.release})`),
+          apply: (rt, at, key) => {
+            const from = rt.release;
+            if (from === to) return `${service} already runs ${from}`;
+            rt.previousRelease = from;
+            rt.release = to;
+            this.record({ service, kind: 'deploy', at, release: to, description: `deploy ${to} (from ${from}) by remediation` });
+            this.resolve(service, at, key, (f) => f.kind === 'bad-release' && f.badRelease !== to);
+            this.reopen(service, at, (f) => f.kind === 'bad-release' && f.badRelease === to);
+            return `deployed ${to} to ${service} (was ${from})`;
+          },
+        };
+      }
+      case 'set_flag': {
+        const { flag, enabled } = q;
+        if (flag === undefined || enabled === undefined) throw new InvalidActionError(`set_flag of ${service} needs flag and enabled`);
+        if (!(flag in s.flags)) throw new InvalidActionError(`${service} has no flag "${flag}"; its flags: ${Object.keys(s.flags).join(', ') || '(none)'}`);
+        return {
+          kind: 'flag',
+          service,
+          args: { flag, enabled },
+          expected: (b) => ({ ...b, flags: { ...b.flags, [flag]: enabled } }),
+          summary: (b) => `set flag ${flag} of ${service} from ${String(b.flags[flag])} to ${String(enabled)}`,
+          apply: (rt, at, key) => {
+            if (rt.flags[flag] === enabled) return `${service} flag ${flag} already ${enabled ? 'on' : 'off'}`;
+            rt.flags[flag] = enabled;
+            this.record({ service, kind: 'flag', at, description: `flag ${flag} set to ${enabled} on ${service}` });
+            if (enabled) this.reopen(service, at, (f) => f.kind === 'bad-flag' && f.flag === flag);
+            else this.resolve(service, at, key, (f) => f.kind === 'bad-flag' && f.flag === flag);
+            return `set flag ${flag} to ${enabled} on ${service}`;
+          },
+        };
+      }
+    }
+  }
+
+  private perform(op: Operation, key: string): ActionOutput {
+    return this.act(op.kind, key, op.service, op.args, (s, at) => op.apply(s, at, key));
   }
 
   /**
