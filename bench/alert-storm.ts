@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'storm,ingest,update,signal' },
     /** Profiling: no inhibit rules and no topology merge (the groups never call the correlator). */
     'no-correlation': { type: 'boolean', default: false },
+    /** Profiling: worker options, e.g. --worker '{"workflowThreadPoolSize":2}'. */
+    worker: { type: 'string', default: '{}' },
   },
 });
 const TOTAL = Number(args.alerts);
@@ -235,7 +237,7 @@ const config = loadConfig({
     incident: { groupWaitSeconds: 0, metricsStepSeconds: 15 },
   },
 });
-const worker = await createVigilWorker(config, { connection: server.env.nativeConnection });
+const worker = await createVigilWorker(config, { connection: server.env.nativeConnection, extra: JSON.parse(args.worker) as Record<string, unknown> });
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, namespace: server.namespace });
