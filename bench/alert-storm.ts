@@ -16,6 +16,8 @@
  *     (a) the ingest HTTP server, (b) a bare client's update-with-start to the group
  *     workflow, (c) a bare client's signalWithStart to it; alerts/s and ratios.
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
+ * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
+ * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
