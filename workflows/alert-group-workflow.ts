@@ -50,7 +50,8 @@ import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregat
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { failureMessage } from './failure-message.js';
-import { IncidentWorkflow } from './incident-workflow.js';
+// Type only: importing the incident workflow's module would load all of its schemas into every group.
+import type { IncidentWorkflow } from './incident-workflow.js';
 import {
   alertsSignal,
   deliverAlertsUpdate,
@@ -515,7 +516,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     const alerts = inc.queue.slice(0, MAX_ALERTS_PER_MESSAGE);
     for (let attempt = 0; ; attempt++) {
       try {
-        const handle = await startChild(IncidentWorkflow, {
+        const handle = await startChild<typeof IncidentWorkflow>('IncidentWorkflow', {
           workflowId: inc.id,
           args: [
             {

@@ -116,7 +116,7 @@ class Coalescer {
               timer = setTimeout(() => reject(new Error(`the correlator did not answer within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
             }),
           ]).finally(() => clearTimeout(timer));
-          if (process.env['VIGIL_DEBUG_CORRELATOR']) process.stderr.write(`correlator: ${batch.length} request(s) in ${Date.now() - t} ms, ${JSON.stringify(batch.map((b) => b.req)).length} bytes\n`);
+          if (process.env['VIGIL_DEBUG_CORRELATOR']) process.stderr.write(`${new Date().toISOString()} correlator: ${batch.length} request(s) in ${Date.now() - t} ms, ${JSON.stringify(batch.map((b) => b.req)).length} bytes\n`);
           batch.forEach((b, i) => {
             const a = answers[i];
             if (a) b.resolve(a);

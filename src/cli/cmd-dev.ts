@@ -5,6 +5,7 @@
  */
 import { startDevStack } from '../dev/dev-stack.js';
 import { createLogger } from '../logger.js';
+import { loadConfig } from '../config.js';
 import { dataDirOf, int, str } from './cli-common.js';
 
 export async function runDev(v: Record<string, string | boolean | undefined>): Promise<number> {
@@ -13,6 +14,10 @@ export async function runDev(v: Record<string, string | boolean | undefined>): P
   const say = (l: string) => process.stdout.write(`${l}\n`);
   say(`vigil dev: starting (data in ${dataDir})`);
   const policyFile = str(v['config']) ? undefined : process.env['VIGIL_POLICY'];
+  // From a vigil.yaml (--config or $VIGIL_CONFIG) the dev stack takes the alert aggregation and
+  // group labels only: Temporal, tools and data stay the embedded ones.
+  const file = str(v['config']) ?? process.env['VIGIL_CONFIG'];
+  const fromFile = file ? loadConfig({ file, env: {} }) : undefined;
   const stack = await startDevStack({
     dataDir,
     logger,
@@ -24,6 +29,8 @@ export async function runDev(v: Record<string, string | boolean | undefined>): P
     seed: int(v['seed'], 'seed') ?? 42,
     settings: { groupWaitSeconds: 5, metricsStepSeconds: 5 },
     ...(policyFile ? { policyFile } : {}),
+    ...(fromFile?.aggregation ? { aggregation: fromFile.aggregation } : {}),
+    ...(fromFile?.ingest.groupBy ? { groupBy: fromFile.ingest.groupBy } : {}),
   });
   const e = stack.endpoints;
   say(

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bindAllCapabilities, loadConfig } from '../config.js';
 import { createIngestServer } from '../ingest/server.js';
 import type { Logger } from '../logger.js';
+import type { VigilConfig } from '../schemas/config.js';
 import type { IncidentSettings } from '../schemas/incident.js';
 import { startSimulator } from '../simulator/index.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
@@ -30,6 +31,9 @@ export interface DevStackOptions {
   metricsPort?: number | false;
   seed?: number;
   settings?: Partial<IncidentSettings>;
+  /** Alert aggregation and group labels (from a vigil.yaml given to `vigil dev --config`). */
+  aggregation?: VigilConfig['aggregation'];
+  groupBy?: string[];
   policyFile?: string;
   log?: (line: string) => void;
 }
@@ -70,6 +74,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         temporal: { address: server.address, namespace: server.namespace, taskQueue: 'vigil-incidents', ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}) },
         tools: { servers: [{ name: 'simulator', transport: 'http', url: simulator.mcpUrl }], capabilities: bindAllCapabilities('simulator') },
         incident: opts.settings ?? {},
+        ...(opts.aggregation ? { aggregation: opts.aggregation } : {}),
+        ...(opts.groupBy ? { ingest: { groupBy: opts.groupBy } } : {}),
       },
     });
     const worker = await createVigilWorker(config, {
@@ -87,7 +93,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: server.namespace });
     const ingest = createIngestServer({
-      sink: new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, ...(opts.settings ? { settings: opts.settings } : {}) }),
+      sink: TemporalAlertSink.fromConfig(client, connection, config, opts.settings),
       logger: opts.logger,
       ...(config.ingest.groupBy ? { groupBy: config.ingest.groupBy } : {}),
     });

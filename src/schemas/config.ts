@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
+import { AggregationSettings } from '../aggregation/settings.js';
 import { AuditConfig } from '../audit/audit-config.js';
 import { ObservabilityConfig } from '../observability/config.js';
 import { DEFAULT_KNOWLEDGE_CONFIG, KnowledgeConfig } from '../knowledge/knowledge-config.js';
@@ -114,6 +115,15 @@ export const VigilConfig = z.object({
     .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024 }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
+  /**
+   * Alert aggregation for new alert groups (vigil ingest, vigil dev): groupWaitSeconds,
+   * groupIntervalSeconds, inhibitRules (Alertmanager's source_matchers/target_matchers/equal),
+   * flapping, topologyMergeWindowSeconds, severityMap, ... (src/aggregation/settings.ts).
+   * Absent: the defaults, with group wait from incident.groupWaitSeconds. Group labels are
+   * `ingest.groupBy`. Unknown keys are refused (a misspelt setting must not be ignored).
+   * A group keeps the settings it started with, across continue-as-new too.
+   */
+  aggregation: AggregationSettings.strict().optional(),
   /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */
   audit: AuditConfig.default({ store: 'jsonl', fsync: true, postgres: { table: 'vigil_audit' }, redaction: { piiFields: [], piiPatterns: [] } }),
   /** Past incidents and runbooks: the store (file | postgres) and optional embeddings (src/knowledge/knowledge-config.ts). */

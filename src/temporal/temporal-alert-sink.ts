@@ -11,6 +11,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, typ
 import { prettifyError } from 'zod';
 import type { AlertBatch } from '../schemas/alert.js';
 import type { IncidentSettings } from '../schemas/incident.js';
+import type { VigilConfig } from '../schemas/config.js';
 import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../ingest/alert-sink.js';
 import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
@@ -52,6 +53,15 @@ export interface TemporalAlertSinkOptions {
 }
 
 export class TemporalAlertSink implements AlertSink {
+  /** The sink `vigil ingest` and `vigil dev` use: the task queue and aggregation settings of the configuration. */
+  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
+    return new TemporalAlertSink(client, connection, {
+      taskQueue: config.temporal.taskQueue,
+      ...(settings ? { settings } : {}),
+      ...(config.aggregation ? { aggregation: config.aggregation } : {}),
+    });
+  }
+
   private readonly settings: AggregationSettings;
 
   constructor(
