@@ -165,7 +165,8 @@ const of = (r: Rate) => `${pct(r)} (${r.samples} incident${r.samples === 1 ? '' 
 /** `vigil slis`'s text. */
 export function describeAccuracySlis(a: AccuracySlis): string {
   const days = a.window.seconds / 86_400;
-  const span = Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : `${a.window.seconds} s`;
+  const hours = a.window.seconds / 3600;
+  const span = Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : Number.isInteger(hours) ? `${hours} h` : `${a.window.seconds} s`;
   const i = a.incidents;
   const lines = [
     `diagnosis accuracy over the last ${span} (${a.window.from} .. ${a.window.to})`,
