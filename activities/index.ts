@@ -486,14 +486,15 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Writes the report files and adds the closed incident to the knowledge store. A store
      * that stays unreachable is retried twice (Temporal retries the activity), then left:
-     * the incident still closes, and its report says it was not added.
+     * the incident still closes, and its status and report files say it was not added.
      */
     async writeReport(input: { status: IncidentStatus; temporal: { workflowId: string; runId: string } }): Promise<{ jsonPath: string; markdownPath: string; knowledgeError?: string }> {
       const ui = deps.temporalUiUrl
         ? `${deps.temporalUiUrl}/namespaces/${deps.namespace ?? 'default'}/workflows/${encodeURIComponent(input.temporal.workflowId)}/${input.temporal.runId}/history`
         : undefined;
       const closed: IncidentStatus = { ...input.status, stage: 'closed' };
-      const paths = await writeReportFiles(deps.reportsDir, closed, ui ? { temporalUi: ui } : {});
+      const links = ui ? { temporalUi: ui } : {};
+      const paths = await writeReportFiles(deps.reportsDir, closed, links);
       try {
         await knowledge.store.putIncident({ ...closed, report: paths });
         return paths;
@@ -506,7 +507,10 @@ export function createActivities(deps: ActivityDeps) {
           attempt = KNOWLEDGE_PUT_ATTEMPTS;
         }
         if (attempt < KNOWLEDGE_PUT_ATTEMPTS) throw err;
-        return { ...paths, knowledgeError: `not added to the knowledge store (${knowledge.store.location}): ${err instanceof Error ? err.message : String(err)}` };
+        const knowledgeError = `not added to the knowledge store (${knowledge.store.location}): ${err instanceof Error ? err.message : String(err)}`;
+        // The report files say so too; if rewriting them fails, the first ones stand (the status still says it).
+        await writeReportFiles(deps.reportsDir, closed, links, { knowledgeError }).catch(() => undefined);
+        return { ...paths, knowledgeError };
       }
     },
   };

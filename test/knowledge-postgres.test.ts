@@ -21,6 +21,7 @@ import { EmbeddingsConfig } from '../src/knowledge/knowledge-config.js';
 import { PostgresKnowledgeStore } from '../src/knowledge/postgres-knowledge-store.js';
 import { retrieveHistory } from '../src/knowledge/retrieve-history.js';
 import { loadRunbooks } from '../src/knowledge/runbooks.js';
+import { readAccuracySlis } from '../src/observability/accuracy-monitor.js';
 import { DEFAULT_RUNBOOKS_DIR } from '../src/config.js';
 import type { Alert } from '../src/schemas/alert.js';
 import type { Candidate } from '../src/schemas/evidence.js';
@@ -127,6 +128,15 @@ pgTest('closed incidents are found by full-text search (stemmed), re-adding repl
   assert.equal(history.similarIncidents[0]?.id, 'inc-pool');
   assert.equal(history.similarIncidents[0]?.rootCauseService, 'postgres', 'the confirmed label, not the inference');
   assert.deepEqual((await s.listIncidents({ limit: 10 })).map((p) => p.incidentId), ['inc-basket', 'inc-memory', 'inc-pool'], 'newest first');
+  assert.deepEqual((await s.listIncidents({ limit: 10, closedSince: '2026-11-02T00:00:00Z' })).map((p) => p.incidentId), ['inc-basket', 'inc-memory'], 'closed within the window');
+  // The accuracy SLIs read the labels from the shared store: inc-pool was inferred checkout, labelled postgres.
+  const now = Date.parse('2026-11-03T12:00:00Z');
+  const recent = await readAccuracySlis(s, { now, windowSeconds: 2 * 86_400, confidenceThreshold: 0.6, maxIncidents: 100 });
+  assert.deepEqual([recent.incidents.closed, recent.incidents.labelled], [2, 0]);
+  const month = await readAccuracySlis(s, { now, windowSeconds: 30 * 86_400, confidenceThreshold: 0.6, maxIncidents: 100 });
+  assert.deepEqual([month.incidents.closed, month.incidents.labelled, month.incidents.unlabelled], [3, 1, 2]);
+  assert.deepEqual(month.accuracy.top1, { value: 0, samples: 1 });
+  assert.equal(month.incidents.confirmedNotRanked, 1, 'postgres was not among the candidates');
   assert.equal((await s.getIncident('inc-pool'))?.feedback?.confirmedRootCause, 'postgres');
 });
 
@@ -216,7 +226,7 @@ pgTest('a worker adds each closed incident to PostgreSQL; vigil close labels it 
   }
 });
 
-pgTest('a closed incident whose store stays unreachable still gets its report files, and its status says it was not added', async () => {
+pgTest('a closed incident whose store stays unreachable still gets its report files, and its status and those files say it was not added', async () => {
   const dir = tempDir('report-pg-down');
   const unreachable = new PostgresKnowledgeStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: 'unused' });
   stores.push(unreachable);
@@ -234,4 +244,7 @@ pgTest('a closed incident whose store stays unreachable still gets its report fi
   const out = await activities.writeReport({ status: closedIncident(PAST[0] as PastIncidentSpec), temporal: { workflowId: 'inc-pool', runId: 'r1' } });
   assert.match(out.knowledgeError ?? '', /not added to the knowledge store \(postgres schema unused\)/);
   assert.ok(existsSync(out.jsonPath) && existsSync(out.markdownPath));
+  const onDisk = JSON.parse(readFileSync(out.jsonPath, 'utf8')) as { report?: { knowledgeError?: string } };
+  assert.equal(onDisk.report?.knowledgeError, out.knowledgeError, 'the report file says it too');
+  assert.match(readFileSync(out.markdownPath, 'utf8'), /\*\*Knowledge base:\*\* `not added to the knowledge store \(postgres schema unused\)/);
 });

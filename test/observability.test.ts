@@ -5,6 +5,7 @@
  * OpenTelemetry span recorded for its activities.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -382,6 +383,10 @@ void test('tracing is off by default', () => {
 
 // ---------- end to end ----------
 
+function vigilCli(args: string[]) {
+  return spawnSync(process.execPath, ['bin/vigil.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
 let h: IncidentHarness;
 before(async () => {
   h = await startIncidentHarness({ seed: 11, inProcessWorker: false });
@@ -390,13 +395,13 @@ after(async () => {
   await h.close();
 });
 
-void test('after a real incident the worker serves its metrics, activity spans were exported and logs carry the ids', async () => {
+void test('after a real incident the worker serves its metrics (the accuracy SLIs following vigil close), activity spans were exported and logs carry the ids', async () => {
   const spans = new InMemorySpanExporter();
   const { lines, logger } = captureLogs();
   const connection = await NativeConnection.connect({ address: h.config.temporal.address });
   const bundle = process.env['VIGIL_TEST_WORKFLOW_BUNDLE'];
   const worker = await createVigilWorker(
-    { ...h.config, observability: ObservabilityConfig.parse({ value: { defaultBaselineMinutes: 45 } }) },
+    { ...h.config, observability: ObservabilityConfig.parse({ value: { defaultBaselineMinutes: 45 }, accuracy: { refreshSeconds: 0 } }) },
     {
       connection,
       ...(bundle ? { workflowBundlePath: bundle } : {}),
@@ -428,6 +433,37 @@ void test('after a real incident the worker serves its metrics, activity spans w
     assert.ok((series(text, 'vigil_incident_tool_calls_sum') ?? 0) >= 4, 'the analyses called tools');
     const saved = series(text, `vigil_engineer_minutes_saved_total{type="${final.alerts[0]?.labels['alertname'] ?? ''}"}`);
     assert.ok(saved !== undefined && saved > 40 && saved <= 45, `minutes saved against the 45-minute baseline: ${saved}`);
+
+    // The diagnosis-accuracy SLIs follow the commander's close label (vigil close, another process).
+    expect('vigil_diagnosis_incidents{state="unlabelled"}', 1);
+    expect('vigil_diagnosis_incidents{state="labelled"}', 0);
+    assert.equal(series(text, 'vigil_diagnosis_sli{sli="top1_accuracy"}'), undefined, 'no accuracy without labels');
+    const scrape = async () => {
+      const t = await (await fetch(worker.metricsUrl ?? '')).text();
+      return (name: string) => series(t, name);
+    };
+    const inferred = final.inference?.rootCause?.service ?? '';
+    assert.equal(inferred, 'payment');
+    const confirm = vigilCli(['close', sim.incidentId, '--root-cause', 'payment', '--as', 'commander@local', '--helpful', '--data-dir', h.config.dataDir]);
+    assert.equal(confirm.status, 0, confirm.stderr);
+    let m = await scrape();
+    assert.equal(m('vigil_diagnosis_incidents{state="labelled"}'), 1);
+    assert.equal(m('vigil_diagnosis_sli{sli="top1_accuracy"}'), 1);
+    assert.equal(m('vigil_diagnosis_sli{sli="helpful_rate"}'), 1);
+    assert.equal(m('vigil_diagnosis_sli_samples{sli="top1_accuracy"}'), 1);
+    // The commander corrects the label: the same incident now counts as a miss.
+    const correct = vigilCli(['close', sim.incidentId, '--root-cause', 'checkout', '--as', 'commander@local', '--not-helpful', '--data-dir', h.config.dataDir]);
+    assert.equal(correct.status, 0, correct.stderr);
+    m = await scrape();
+    assert.equal(m('vigil_diagnosis_sli{sli="top1_accuracy"}'), 0);
+    assert.equal(m('vigil_diagnosis_sli{sli="helpful_rate"}'), 0);
+    assert.equal(m('vigil_diagnosis_sli_samples{sli="top1_accuracy"}'), 1, 'relabelled, not counted twice');
+    const cli = vigilCli(['slis', '--json', '--data-dir', h.config.dataDir]);
+    assert.equal(cli.status, 0, cli.stderr);
+    const slis = JSON.parse(cli.stdout) as { incidents: { labelled: number }; accuracy: { top1: { value: number; samples: number } }; helpful: { value: number } };
+    assert.equal(slis.incidents.labelled, 1);
+    assert.deepEqual(slis.accuracy.top1, { value: 0, samples: 1 });
+    assert.equal(slis.helpful.value, 0);
 
     const names = spans.getFinishedSpans().map((s) => s.name);
     assert.ok(names.includes('RunActivity:writeReport'), `an activity span (got ${[...new Set(names)].join(', ')})`);

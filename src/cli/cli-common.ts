@@ -32,6 +32,8 @@ export const USAGE = `usage: vigil <command> [flags]
   token      --as <who> [--ttl seconds]  sign an approver token with the dev identity
   close      <id> --root-cause <service> --as <who> [--helpful|--not-helpful]
              label a closed incident (its knowledge-base entry) with the confirmed root cause
+  slis       [--window 30d] [--json]   diagnosis accuracy against the close labels: top-1/3/5,
+             helpful rate, labelled/unlabelled, calibration at the confidence threshold
   report     <id> [--format md|json]
   audit      verify [<path> | --pg] [--json] | export <incident-id> [--out file] [--pg]
   eval       <dataset-dir> [--out results.json] [--json] [--concurrency 4] [--limit N] [--temporal-address a]

@@ -79,6 +79,7 @@ const commands: Record<string, Command> = {
     allowPositionals: true,
     run: async (v, p) => (await import('./cmd-close.js')).runClose(v, p),
   },
+  slis: { options: { ...common, ...json, window: { type: 'string' } }, run: async (v) => (await import('./cmd-slis.js')).runSlis(v) },
   report: {
     options: { ...common, format: { type: 'string' } },
     allowPositionals: true,

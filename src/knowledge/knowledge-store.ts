@@ -20,6 +20,12 @@ export interface ScoredIncident {
   score: number;
 }
 
+export interface ListIncidentsOptions {
+  limit: number;
+  excludeId?: string;
+  closedSince?: string;
+}
+
 export interface KnowledgeStore {
   readonly kind: 'file' | 'postgres';
   /** For notes and logs (never carries credentials). */
@@ -30,8 +36,12 @@ export interface KnowledgeStore {
   getIncident(incidentId: string): Promise<IncidentStatus | null>;
   /** Closed past incidents ranked lexically against `query`, best first; only those that match. */
   searchIncidents(query: string, opts: { limit: number; excludeId?: string }): Promise<ScoredIncident[]>;
-  /** Closed past incidents, newest first, at most `limit` (for semantic ranking). */
-  listIncidents(opts: { limit: number; excludeId?: string }): Promise<IncidentStatus[]>;
+  /**
+   * Closed past incidents, newest first (by close time: the last timeline entry), at most
+   * `limit`; with `closedSince` (ISO time) only those closed at or after it. For semantic
+   * ranking and the diagnosis-accuracy SLIs (src/observability/accuracy-monitor.ts).
+   */
+  listIncidents(opts: ListIncidentsOptions): Promise<IncidentStatus[]>;
   /** Lexical scores of these runbooks against `query` (0 = no match), by runbook id. */
   rankRunbooks(runbooks: Runbook[], query: string): Promise<Map<string, number>>;
   /** Cached embeddings by key (see embeddingKey); missing keys are absent. */
@@ -111,8 +121,8 @@ export class FileKnowledgeStore implements KnowledgeStore {
     });
   }
 
-  async listIncidents(opts: { limit: number; excludeId?: string }): Promise<IncidentStatus[]> {
-    const past = await loadPastIncidents(this.reportsDir, opts.excludeId);
+  async listIncidents(opts: ListIncidentsOptions): Promise<IncidentStatus[]> {
+    const past = await loadPastIncidents(this.reportsDir, opts.excludeId, opts.closedSince === undefined ? {} : { closedSince: opts.closedSince });
     const closedAt = (p: IncidentStatus) => p.timeline[p.timeline.length - 1]?.at ?? '';
     return past.sort((a, b) => (closedAt(b) < closedAt(a) ? -1 : closedAt(b) > closedAt(a) ? 1 : 0)).slice(0, opts.limit);
   }

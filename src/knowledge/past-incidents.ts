@@ -3,25 +3,38 @@
  * searched by the alerts and leading candidates of a new incident: lexically (BM25) here,
  * and through a KnowledgeStore (knowledge-store.ts) with optional embeddings.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Alert } from '../schemas/alert.js';
 import type { Candidate } from '../schemas/evidence.js';
 import { IncidentStatus, type SimilarIncident } from '../schemas/incident.js';
 import { bm25Search } from './bm25.js';
 
-export async function loadPastIncidents(reportsDir: string, excludeId?: string): Promise<IncidentStatus[]> {
+/** Report files modified this long before `closedSince` are still read (clocks of hosts sharing a data directory). */
+const MTIME_SLACK_MS = 3_600_000;
+
+/**
+ * The closed incidents' reports under `reportsDir`. With `closedSince` (ISO time), only
+ * incidents whose last timeline entry is at or after it; files last written well before
+ * it are not read at all (a report is written when its incident closes, and relabelled later).
+ */
+export async function loadPastIncidents(reportsDir: string, excludeId?: string, opts: { closedSince?: string } = {}): Promise<IncidentStatus[]> {
   let files: string[];
   try {
     files = (await readdir(reportsDir)).filter((f) => f.endsWith('.json')).sort();
   } catch {
     return [];
   }
+  const since = opts.closedSince === undefined ? undefined : Date.parse(opts.closedSince);
+  if (since !== undefined && !Number.isFinite(since)) throw new Error(`closedSince is not a time: "${opts.closedSince}"`);
   const out: IncidentStatus[] = [];
   for (const f of files) {
     try {
+      if (since !== undefined && (await stat(join(reportsDir, f))).mtimeMs < since - MTIME_SLACK_MS) continue;
       const parsed = IncidentStatus.safeParse(JSON.parse(await readFile(join(reportsDir, f), 'utf8')));
-      if (parsed.success && parsed.data.incidentId !== excludeId && parsed.data.stage === 'closed') out.push(parsed.data);
+      if (!parsed.success || parsed.data.incidentId === excludeId || parsed.data.stage !== 'closed') continue;
+      if (since !== undefined && !(Date.parse(parsed.data.timeline.at(-1)?.at ?? '') >= since)) continue;
+      out.push(parsed.data);
     } catch {
       // an unreadable report is skipped, not fatal to a new incident
     }

@@ -13,7 +13,7 @@
 import pg from 'pg';
 import { IncidentStatus } from '../schemas/incident.js';
 import { describeIncident, confirmedRootCause } from './past-incidents.js';
-import { describeRunbook, remember, type KnowledgeStore, type ScoredIncident } from './knowledge-store.js';
+import { describeRunbook, remember, type KnowledgeStore, type ListIncidentsOptions, type ScoredIncident } from './knowledge-store.js';
 import type { Runbook } from './runbooks.js';
 import { createHash } from 'node:crypto';
 
@@ -172,11 +172,14 @@ export class PostgresKnowledgeStore implements KnowledgeStore {
     return this.parseReports(r.rows).map((incident, i) => ({ incident, score: scores[i] ?? 0 }));
   }
 
-  async listIncidents(opts: { limit: number; excludeId?: string }): Promise<IncidentStatus[]> {
+  async listIncidents(opts: ListIncidentsOptions): Promise<IncidentStatus[]> {
+    if (opts.closedSince !== undefined && !Number.isFinite(Date.parse(opts.closedSince))) throw new Error(`closedSince is not a time: "${opts.closedSince}"`);
     await this.init();
     const r = await this.pool.query<{ report: unknown }>(
-      `SELECT report FROM ${this.schema}.incidents WHERE ($1::text IS NULL OR incident_id <> $1) ORDER BY closed_at DESC NULLS LAST, incident_id LIMIT $2`,
-      [opts.excludeId ?? null, opts.limit],
+      `SELECT report FROM ${this.schema}.incidents
+       WHERE ($1::text IS NULL OR incident_id <> $1) AND ($3::timestamptz IS NULL OR closed_at >= $3)
+       ORDER BY closed_at DESC NULLS LAST, incident_id LIMIT $2`,
+      [opts.excludeId ?? null, opts.limit, opts.closedSince ?? null],
     );
     return this.parseReports(r.rows);
   }

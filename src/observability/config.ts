@@ -1,7 +1,7 @@
 /**
  * The worker's observability settings (`observability:` in vigil.yaml): the Prometheus
  * endpoints, OpenTelemetry tracing, the LLM price, the manual baseline the value measure
- * is computed against, and SLI drift detection. Everything is off unless configured,
+ * is computed against, SLI drift detection, and the diagnosis-accuracy SLIs' window. Everything is off unless configured,
  * except that `vigil worker` serves /metrics on 9464 and the Temporal SDK's on 9465.
  */
 import { z } from 'zod';
@@ -63,6 +63,22 @@ export const ValueConfig = z.object({
 });
 export type ValueConfig = z.infer<typeof ValueConfig>;
 
+export const AccuracyConfig = z.object({
+  /** Serve the diagnosis-accuracy SLIs (from the knowledge store's labelled incidents) on /metrics. @default true */
+  enabled: z.boolean().default(true),
+  /** The rolling window: incidents closed within it are counted. @default 30 days */
+  windowSeconds: z.number().int().positive().default(30 * 86_400),
+  /** A scrape recomputes the SLIs when the last computation is older than this (0 = every scrape); an incident closing on this worker makes them stale. @default 60 */
+  refreshSeconds: z.number().int().nonnegative().default(60),
+  /** Longest a scrape waits for a recomputation before serving the previous values. @default 2000 */
+  refreshWaitMs: z.number().int().nonnegative().default(2000),
+  /** The confidence the calibration SLIs split at: set it to the policy's checkpoint.confidenceThreshold. @default 0.6 */
+  confidenceThreshold: z.number().min(0).max(1).default(0.6),
+  /** At most this many of the newest incidents in the window are read. @default 10000 */
+  maxIncidents: z.number().int().positive().default(10_000),
+});
+export type AccuracyConfig = z.infer<typeof AccuracyConfig>;
+
 export const ObservabilityConfig = z.object({
   /** GET /metrics (vigil's metrics) on the worker; absent = `vigil worker` uses 9464, in-process workers none. */
   metricsPort: PortOrOff.optional(),
@@ -76,6 +92,7 @@ export const ObservabilityConfig = z.object({
   currency: z.string().default('USD'),
   value: ValueConfig.prefault({}),
   drift: DriftConfig.prefault({}),
+  accuracy: AccuracyConfig.prefault({}),
 });
 export type ObservabilityConfig = z.infer<typeof ObservabilityConfig>;
 export type ObservabilityConfigInput = z.input<typeof ObservabilityConfig>;

@@ -2,11 +2,13 @@
  * The worker's incident metrics on the shared Prometheus Registry: observed once when an
  * incident starts (loadIncidentContext) and once when it closes (writeReport, with the
  * whole final status), so workflow code stays untouched. Also feeds the drift monitor
- * and renders its verdicts as gauges.
+ * and renders its verdicts as gauges, and renders the diagnosis-accuracy SLIs
+ * (accuracy-monitor.ts), which a closed incident makes due for recomputation.
  */
 import { Registry } from '../ingest/metrics.js';
 import type { IncidentStatus } from '../schemas/incident.js';
 import { SLI_NAMES, type ObservabilityConfig } from './config.js';
+import type { AccuracyMonitor } from './accuracy-monitor.js';
 import type { DriftMonitor } from './drift-monitor.js';
 import { GaugeSet } from './gauges.js';
 import { computeIncidentSlis, type IncidentSlis } from './incident-slis.js';
@@ -100,15 +102,18 @@ export class IncidentMetrics {
   readonly gauges = new GaugeSet();
   private readonly m: ReturnType<typeof defineMetrics>;
   private readonly drift: DriftMonitor | undefined;
+  private readonly accuracy: AccuracyMonitor | undefined;
 
   constructor(
     private readonly config: Pick<ObservabilityConfig, 'value' | 'llmPricePer1kTokens' | 'currency'>,
-    opts: { registry?: Registry; drift?: DriftMonitor } = {},
+    opts: { registry?: Registry; drift?: DriftMonitor; accuracy?: AccuracyMonitor } = {},
   ) {
     this.registry = opts.registry ?? new Registry();
     this.drift = opts.drift;
+    this.accuracy = opts.accuracy;
     this.m = defineMetrics(this.registry, config.currency);
     this.registerDriftGauges();
+    this.accuracy?.registerGauges(this.gauges);
   }
 
   /** An incident workflow started (its context was loaded). */
@@ -122,6 +127,7 @@ export class IncidentMetrics {
    */
   observeClosed(status: IncidentStatus, extras: ClosedIncidentExtras = {}, closedAt: number = Date.now() / 1000): { slis: IncidentSlis; drift: Promise<void> } {
     const s = computeIncidentSlis(status, this.config.value);
+    this.accuracy?.markStale();
     const m = this.m;
     const sev = { severity: s.severity };
     m.closed.inc({ severity: s.severity, source: s.source, outcome: s.outcome });
@@ -165,9 +171,15 @@ export class IncidentMetrics {
     return { slis: s, drift };
   }
 
-  /** Prometheus text: the registry's metrics, then the drift gauges. */
+  /** Prometheus text: the registry's metrics, then the drift and accuracy gauges (as last computed). */
   render(): string {
     return this.registry.render() + this.gauges.render();
+  }
+
+  /** For a scrape: recomputes the accuracy SLIs when due (bounded wait), then renders. */
+  async renderFresh(): Promise<string> {
+    await this.accuracy?.refreshIfDue();
+    return this.render();
   }
 
   private registerDriftGauges(): void {

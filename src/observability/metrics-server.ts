@@ -14,7 +14,8 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(opts: { port: number; host?: string; render: () => string }): Promise<MetricsServer> {
+/** `render` may be async (the diagnosis SLIs are recomputed from the knowledge store when due). */
+export async function startMetricsServer(opts: { port: number; host?: string; render: () => string | Promise<string> }): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -22,14 +23,12 @@ export async function startMetricsServer(opts: { port: number; host?: string; re
       return;
     }
     if (path === '/metrics') {
-      let body: string;
-      try {
-        body = opts.render();
-      } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render metrics: ${(err as Error).message}\n`);
-        return;
-      }
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+      Promise.resolve()
+        .then(() => opts.render())
+        .then(
+          (body) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render metrics: ${(err as Error).message}\n`),
+        );
       return;
     }
     if (path === '/healthz') {

@@ -1,6 +1,7 @@
 /**
  * Everything observability adds to a vigil worker, assembled in one place so that
- * create-worker.ts only wires it: incident metrics (+ drift) behind GET /metrics, the
+ * create-worker.ts only wires it: incident metrics (+ drift, + diagnosis accuracy from the
+ * knowledge store's labelled incidents) behind GET /metrics, the
  * activity wrapper that feeds them, activity logging with incident/workflow ids, and
  * OpenTelemetry interceptors and sinks when tracing is on.
  */
@@ -9,9 +10,11 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ClientInterceptors } from '@temporalio/client';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { EvidenceStore } from '../evidence/evidence-store.js';
+import type { KnowledgeStore } from '../knowledge/knowledge-store.js';
 import { createLogger, type Logger } from '../logger.js';
 import { activityLoggingInterceptor } from './activity-logging.js';
 import { ObservabilityConfig, type ObservabilityConfigInput } from './config.js';
+import { AccuracyMonitor } from './accuracy-monitor.js';
 import { DriftMonitor } from './drift-monitor.js';
 import { IncidentMetrics } from './incident-metrics.js';
 import { instrumentActivities } from './instrument-activities.js';
@@ -49,7 +52,11 @@ export interface WorkerObservability {
 
 export async function startWorkerObservability(
   input: { observability?: ObservabilityConfigInput | undefined; dataDir: string },
-  deps: { evidence?: Pick<EvidenceStore, 'toolCalls'> },
+  deps: {
+    evidence?: Pick<EvidenceStore, 'toolCalls'>;
+    /** Where the labelled closed incidents are read for the diagnosis-accuracy SLIs; absent: those SLIs are not served. */
+    knowledge?: Pick<KnowledgeStore, 'listIncidents' | 'location'>;
+  },
   opts: WorkerObservabilityOptions = {},
 ): Promise<WorkerObservability> {
   const config = ObservabilityConfig.parse(input.observability ?? {});
@@ -61,13 +68,14 @@ export async function startWorkerObservability(
     ...(opts.webhookOptions ? { webhookOptions: opts.webhookOptions } : {}),
   });
   await drift.load();
-  const metrics = new IncidentMetrics(config, { drift });
+  const accuracy = deps.knowledge ? new AccuracyMonitor({ store: deps.knowledge, config: config.accuracy, logger }) : undefined;
+  const metrics = new IncidentMetrics(config, { drift, ...(accuracy ? { accuracy } : {}) });
   const tracing = createTracing(config.tracing, opts.spanProcessor ? { spanProcessor: opts.spanProcessor } : {});
 
   const port = opts.metricsPort ?? config.metricsPort;
   let server: MetricsServer | undefined;
   if (port !== undefined && port !== false) {
-    server = await startMetricsServer({ port, host: opts.metricsHost ?? config.metricsHost, render: () => metrics.render() });
+    server = await startMetricsServer({ port, host: opts.metricsHost ?? config.metricsHost, render: () => metrics.renderFresh() });
   }
 
   return {

@@ -30,6 +30,7 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   if (s.checkpoint?.uncertain) lines.push(`- **Flagged uncertain:** confidence below the policy threshold; a person confirmed or corrected the root cause`);
   lines.push(`- **Policy version:** ${s.policyVersion ?? '?'}`);
   if (links.temporalUi) lines.push(`- **Temporal UI:** ${links.temporalUi}`);
+  if (s.report?.knowledgeError) lines.push(`- **Knowledge base:** ${quoteUntrusted(s.report.knowledgeError, 400)}`);
   lines.push('');
 
   lines.push('## Timeline', '');

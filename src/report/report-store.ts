@@ -16,12 +16,13 @@ async function writeAtomic(path: string, body: string): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-export async function writeReportFiles(dir: string, status: IncidentStatus, links: ReportLinks): Promise<{ jsonPath: string; markdownPath: string }> {
+/** `knowledgeError`: the incident could not be added to the knowledge store (said in both files). */
+export async function writeReportFiles(dir: string, status: IncidentStatus, links: ReportLinks, opts: { knowledgeError?: string } = {}): Promise<{ jsonPath: string; markdownPath: string }> {
   await mkdir(dir, { recursive: true });
   const base = join(dir, reportFileBase(status.incidentId));
   const jsonPath = `${base}.json`;
   const markdownPath = `${base}.md`;
-  const report = { ...status, report: { jsonPath, markdownPath }, links };
+  const report = { ...status, report: { jsonPath, markdownPath, ...(opts.knowledgeError ? { knowledgeError: opts.knowledgeError } : {}) }, links };
   await writeAtomic(jsonPath, JSON.stringify(report, null, 2));
   await writeAtomic(markdownPath, renderMarkdown(report, links));
   return { jsonPath, markdownPath };

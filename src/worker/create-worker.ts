@@ -48,11 +48,17 @@ export async function createVigilWorker(
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
   const dataDir = resolve(config.dataDir);
   const evidence = new EvidenceStore(join(dataDir, 'evidence'));
-  // ---- observability (src/observability): /metrics, activity logging, tracing ----
-  const obs = await startWorkerObservability(config, { evidence }, opts.observability);
   const env = opts.env ?? process.env;
   const llmConfig = loadLlmConfig(env);
   const knowledge = openKnowledge(config.knowledge, dataDir, env);
+  // ---- observability (src/observability): /metrics, activity logging, tracing ----
+  let obs;
+  try {
+    obs = await startWorkerObservability(config, { evidence, knowledge: knowledge.store }, opts.observability);
+  } catch (err) {
+    await knowledge.store.close();
+    throw err;
+  }
   const pool = new McpClientPool(config.tools.servers);
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({
@@ -99,8 +105,8 @@ export async function createVigilWorker(
       ...opts.extra,
     });
   } catch (err) {
-    await knowledge.store.close();
     await obs.close(); // frees the metrics port
+    await knowledge.store.close();
     throw err;
   }
   return {
@@ -114,8 +120,8 @@ export async function createVigilWorker(
         await pool.close();
         await clientConnection.close();
         await audit.close();
+        await obs.close(); // stops /metrics before the store it reads closes
         await knowledge.store.close();
-        await obs.close();
       }
     },
     shutdown: () => worker.shutdown(),
