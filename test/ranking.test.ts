@@ -11,6 +11,7 @@ import {
   personalizedPageRank,
   propagationFactor,
   rankCandidates,
+  sharedCallers,
   serviceOnsets,
   serviceStrengths,
   withSaturation,
@@ -238,6 +239,24 @@ void test('a symptom metric that got better is no symptom: an availability rise 
   assert.deepEqual(focused?.findings.map((f) => f.service), ['listing', 'cart']);
   const [unfocused] = focusOnSymptom([metrics([rose, fell, faster])], []);
   assert.deepEqual(unfocused?.findings.map((f) => f.service), ['listing'], 'without a named symptom too');
+});
+
+void test('a caller whose callees all slowed together is suspected: they share it', () => {
+  const topology = topo([['frontend', 'checkout'], ['checkout', 'email'], ['checkout', 'payment'], ['checkout', 'shipping'], ['frontend', 'catalog']]);
+  const slow = (svc: string, z: number) => metric(svc, 'client_latency_p99_seconds', z, T0 + 60);
+  const evidence = [metrics([slow('email', 20), slow('payment', 19), slow('shipping', 12), metric('checkout', 'call_latency_p50_to_email', 5, T0 + 60)])];
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['frontend'], incidentStart: T0 });
+  const checkout = ranked.find((c) => c.service === 'checkout');
+  assert.ok(checkout?.reasons.some((r) => /3 of its 3 callees \(email, payment, shipping\) slowed together/.test(r)), JSON.stringify(checkout));
+  // Its own only finding describes email (an edge metric), yet it ranks next after the slow callees.
+  assert.ok((checkout?.score ?? 0) > 0.2, JSON.stringify(checkout));
+  assert.deepEqual(ranked.slice(0, 4).map((c) => c.service), ['email', 'payment', 'shipping', 'checkout']);
+  // One slow callee out of three is that callee's own trouble.
+  const graph = buildGraph(topology, []);
+  const one = sharedCallers(graph, new Map([['email', 1]]), new Map([['email', { latency: 1 }]]));
+  assert.equal(one.size, 0);
+  const two = sharedCallers(graph, new Map([['email', 1], ['payment', 0.6]]), new Map([['email', { latency: 1 }], ['payment', { latency: 0.6 }]]));
+  assert.deepEqual(two.get('checkout'), { callees: ['email', 'payment'], strength: 0.6 });
 });
 
 void test('on real labelled cases the true service is in the top 3', () => {

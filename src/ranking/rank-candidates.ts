@@ -21,6 +21,8 @@
  * 5. pathFactor (anomaly traversal): 0.5 for services not reachable from an alerted
  *    service through anomalous callees (they cannot explain the alert through a chain
  *    of degraded calls; this includes services outside its dependency scope).
+ * 5b. sharedCallers: a caller most of whose callees (two at least) slowed together is
+ *    at least as anomalous as the second-strongest of them (what they share is the caller).
  * 6. personalizedPageRank on the call graph (walks from a caller to its anomalous
  *    callees, MicroRCA-style, weighted by how far the callee can explain the caller's
  *    kind of symptom), personalized by anomaly; mixed in at 30%.
@@ -493,6 +495,29 @@ export function withSaturation(
   return out;
 }
 
+/**
+ * A caller most of whose callees turned slow together: independent faults in several
+ * callees at once are unlikely, and what they share is the caller (its network, its
+ * client side). Returns caller → the slow callees and a strength: the second-strongest
+ * slow callee's anomaly (two must agree). Needs at least two slow callees that are at
+ * least half of its callees.
+ */
+export function sharedCallers(
+  graph: Graph,
+  anomaly: ReadonlyMap<string, number>,
+  profiles: ReadonlyMap<string, SymptomProfile>,
+): Map<string, { callees: string[]; strength: number }> {
+  const out = new Map<string, { callees: string[]; strength: number }>();
+  for (const svc of graph.nodes) {
+    const callees = graph.callees.get(svc) ?? [];
+    const slow = callees.filter((c) => (profiles.get(c)?.latency ?? 0) > 0 && (anomaly.get(c) ?? 0) > 0);
+    if (slow.length < 2 || 2 * slow.length < callees.length) continue;
+    const strengths = slow.map((c) => anomaly.get(c) ?? 0).sort((a, b) => b - a);
+    out.set(svc, { callees: slow, strength: strengths[1] ?? 0 });
+  }
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
@@ -502,9 +527,11 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const evidence = withoutFindings(focused, induced);
   const saturated = saturatedServices(evidence);
   const strengths = withSaturation(serviceStrengths(evidence), saturated);
-  const anomaly = combinedAnomaly(strengths);
   const onsets = serviceOnsets(evidence);
   const profiles = symptomProfiles(evidence);
+  const anomaly = combinedAnomaly(strengths);
+  const shared = sharedCallers(graph, anomaly, profiles);
+  for (const [svc, v] of shared) anomaly.set(svc, Math.max(anomaly.get(svc) ?? 0, v.strength));
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
   const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
@@ -578,6 +605,8 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
+    const together = shared.get(svc);
+    if (together) reasons.push(`${together.callees.length} of its ${(graph.callees.get(svc) ?? []).length} callees (${together.callees.join(', ')}) slowed together: what they share is ${svc}`);
     reasons.push(...(setAside.get(svc) ?? []));
     if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);
     else if (reach && !reach.has(svc)) reasons.push(`no chain of anomalous calls leads from ${alertedKnown.join(', ')} to ${svc}`);
