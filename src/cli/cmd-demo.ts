@@ -62,6 +62,7 @@ export async function runDemo(v: Record<string, string | boolean | undefined>): 
     if (status.stage === 'checkpoint' && status.plan) {
       say(`demo: checkpoint: ${status.checkpoint?.reasons.join('; ')}`);
       say(`demo: proposed: ${status.plan.summary}`);
+      for (const p of status.checkpoint?.prepared ?? []) say(`demo: prepared before asking (committed only after approval): ${p.stepId}: ${p.summary}`);
       say(`demo: approving as ${COMMANDER} (incident commander)`);
       const rec = await handle.executeUpdate(decideUpdate, {
         args: [{ kind: 'approve', actor: COMMANDER, reason: 'demo: evidence reviewed', planDigest: status.checkpoint?.bindingDigest ?? '' }],
