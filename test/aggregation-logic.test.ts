@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { correlate, emptyCorrelatorState, linksFor, type CorrelateRequest } from '../src/aggregation/correlation.js';
+import { boundCorrelatorState, correlate, emptyCorrelatorState, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
 import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
 import { classify, emptyGroupState, prune } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
@@ -110,4 +110,28 @@ void test('the correlator links a candidate to another group\'s incident on a li
   state = correlate(state, { ...base, group: 'g1', rules, removeSources: ['c'] }, 3).state;
   out = correlate(state, { ...base, group: 'g2', rules, targets: [{ fingerprint: 'w', labels: { severity: 'warning', service: 'payment' } }] }, 4);
   assert.deepEqual(out.response.inhibited, {}, 'a resolved source inhibits no more');
+});
+
+void test('the correlator keeps only the labels its rules read, and its carried state stays under a size bound', () => {
+  const rules = [{ source_matchers: ['severity="critical"'], target_matchers: ['severity=~"warning|info"'], equal: ['service', 'namespace'] }];
+  const labels = { alertname: 'HighErrorRate', severity: 'critical', service: 'payment', namespace: 'shop', pod: 'payment-7d9f-abcde', instance: '10.0.0.7:9090', team: 'payments', runbook_url: 'https://runbooks/x' };
+  const base: CorrelateRequest = { group: 'g1', rules, addSources: [{ fingerprint: 'c', labels }], removeSources: [], targets: [] };
+  const state = correlate(emptyCorrelatorState(), base, 1).state;
+  assert.deepEqual(state.sources[0]?.labels, { severity: 'critical', service: 'payment', namespace: 'shop' });
+  // Inhibition still works on the kept labels.
+  const out = correlate(state, { ...base, group: 'g2', addSources: [], targets: [{ fingerprint: 'w', labels: { severity: 'warning', service: 'payment', namespace: 'shop' } }] }, 2);
+  assert.equal(out.response.inhibited['w']?.sourceFingerprint, 'c');
+
+  const big: CorrelatorState = {
+    sources: Array.from({ length: 20_000 }, (_, i) => ({ group: `alert-group-${i % 300}`, fingerprint: `fp${i}`, labels: { severity: 'critical', service: `svc-${i % 50}` }, expiresAtMs: 1_000_000 + i })),
+    incidents: Array.from({ length: 3_000 }, (_, i) => ({ incidentId: `incident-${i}`, ownerGroup: `alert-group-${i}`, services: [`svc-${i % 50}`], firstAtMs: i, lastAtMs: i, touchedMs: i })),
+  };
+  const bounded = boundCorrelatorState(big, 400 * 1024);
+  assert.ok(JSON.stringify(bounded.state).length <= 400 * 1024);
+  assert.equal(bounded.dropped.sources + bounded.state.sources.length, 20_000);
+  assert.equal(bounded.dropped.incidents + bounded.state.incidents.length, 3_000);
+  assert.ok(bounded.state.sources.every((s) => s.expiresAtMs >= 1_000_000 + bounded.dropped.sources), 'the sources that expire first went first');
+  assert.ok(bounded.state.incidents.every((i) => i.touchedMs >= bounded.dropped.incidents), 'the incidents touched longest ago went first');
+  const small = boundCorrelatorState(state, 400 * 1024);
+  assert.equal(small.state, state, 'a state under the bound is kept as it is');
 });

@@ -6,11 +6,13 @@
  * "is there a linked open incident to join". Continues as new when Temporal suggests,
  * carrying its (bounded) state.
  */
-import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
-import { correlate, emptyCorrelatorState, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
+import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { boundCorrelatorState, correlate, emptyCorrelatorState, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
 import { correlateUpdate, correlatorStatusQuery } from './messages.js';
 
 const MAX_UPDATES_PER_RUN = 2_000;
+/** The state carried across continue-as-new stays under this (Temporal warns at 512 KB, refuses 2 MB). */
+const MAX_CARRIED_STATE_BYTES = 400 * 1024;
 
 export async function AlertCorrelatorWorkflow(input: { state?: CorrelatorState }): Promise<void> {
   let state = input.state ?? emptyCorrelatorState();
@@ -40,5 +42,8 @@ export async function AlertCorrelatorWorkflow(input: { state?: CorrelatorState }
   );
   await condition(() => handled >= MAX_UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested);
   await condition(allHandlersFinished);
-  await continueAsNew<typeof AlertCorrelatorWorkflow>({ state });
+  const bounded = boundCorrelatorState(state, MAX_CARRIED_STATE_BYTES);
+  if (bounded.dropped.sources > 0 || bounded.dropped.incidents > 0)
+    log.warn('correlator state over its size bound: the oldest entries are forgotten', { ...bounded.dropped, maxBytes: MAX_CARRIED_STATE_BYTES });
+  await continueAsNew<typeof AlertCorrelatorWorkflow>({ state: bounded.state });
 }

@@ -8,7 +8,7 @@
  * Pure module: safe to import from workflow code.
  */
 import type { Topology } from '../schemas/telemetry.js';
-import { compileRules, findInhibitor, type Inhibition, type LabelledAlert } from './matchers.js';
+import { compileRules, findInhibitor, labelNamesOf, type Inhibition, type LabelledAlert } from './matchers.js';
 import type { InhibitRule } from './settings.js';
 
 /** "payment calls payments-db": `service` is the candidate's, `other` the linked one. */
@@ -84,18 +84,23 @@ export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: 
   const closed = new Set(req.closed ?? []);
   const removed = new Set(req.removeSources.map((fp) => `${req.group}\u0000${fp}`));
   const ttl = (req.sourceTtlSeconds ?? DEFAULT_SOURCE_TTL_SECONDS) * 1000;
+  const rules = compileRules(req.rules);
+  // A source keeps only the labels some rule reads: the state (carried across
+  // continue-as-new in one payload) stays small however many labels alerts carry. Groups
+  // share one rule set (vigil.yaml aggregation.inhibitRules), so what one reads, all read.
+  const wanted = labelNamesOf(rules);
+  const keep = (labels: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(labels).filter(([k]) => wanted.has(k)));
   const added = new Map(req.addSources.map((a) => [`${req.group}\u0000${a.fingerprint}`, a]));
   const sources: SourceEntry[] = state.sources.filter((s) => {
     const key = `${s.group}\u0000${s.fingerprint}`;
     return s.expiresAtMs > nowMs && !removed.has(key) && !added.has(key);
   });
-  for (const a of added.values()) sources.push({ group: req.group, fingerprint: a.fingerprint, labels: a.labels, expiresAtMs: nowMs + ttl });
+  for (const a of added.values()) sources.push({ group: req.group, fingerprint: a.fingerprint, labels: keep(a.labels), expiresAtMs: nowMs + ttl });
   if (sources.length > MAX_SOURCES) sources.splice(0, sources.length - MAX_SOURCES);
 
   let incidents = state.incidents.filter((i) => !closed.has(i.incidentId) && i.touchedMs + retentionMs(i) > nowMs);
 
   const response: CorrelateResponse = { inhibited: {} };
-  const rules = compileRules(req.rules);
   if (rules.length > 0) {
     const firing = sources.map((s) => ({ fingerprint: s.fingerprint, labels: s.labels, group: s.group }));
     for (const t of req.targets) {
@@ -126,6 +131,29 @@ export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: 
     }
   }
   return { state: { sources, incidents }, response };
+}
+
+/**
+ * The state cut to at most `maxBytes` of JSON (what continue-as-new carries in one
+ * payload; Temporal refuses payloads over 2 MB): the sources that expire first and the
+ * incidents touched longest ago go first, in turns. Says how many were dropped.
+ */
+export function boundCorrelatorState(state: CorrelatorState, maxBytes: number): { state: CorrelatorState; dropped: { sources: number; incidents: number } } {
+  const size = (s: CorrelatorState): number => JSON.stringify(s).length;
+  if (size(state) <= maxBytes) return { state, dropped: { sources: 0, incidents: 0 } };
+  const sources = [...state.sources].sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+  const incidents = [...state.incidents].sort((a, b) => a.touchedMs - b.touchedMs);
+  let s = 0;
+  let i = 0;
+  const current = (): CorrelatorState => ({ sources: sources.slice(s), incidents: incidents.slice(i) });
+  while ((s < sources.length || i < incidents.length) && size(current()) > maxBytes) {
+    // Drop a tenth of what is left of each kind per round (cheap on big states).
+    const ds = Math.max(1, Math.ceil((sources.length - s) / 10));
+    const di = Math.max(1, Math.ceil((incidents.length - i) / 10));
+    if (s < sources.length) s = Math.min(sources.length, s + ds);
+    if (i < incidents.length) i = Math.min(incidents.length, i + di);
+  }
+  return { state: current(), dropped: { sources: s, incidents: i } };
 }
 
 function retentionMs(i: IncidentEntry): number {

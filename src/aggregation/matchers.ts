@@ -93,6 +93,16 @@ export function compileRules(rules: readonly InhibitRule[]): CompiledRule[] {
   }));
 }
 
+/** Every label name a rule reads: its source and target matchers and its `equal` list. */
+export function labelNamesOf(rules: readonly CompiledRule[]): Set<string> {
+  const names = new Set<string>();
+  for (const r of rules) {
+    for (const m of [...r.source, ...r.target]) names.add(m.name);
+    for (const l of r.equal) names.add(l);
+  }
+  return names;
+}
+
 export type LabelledAlert = Pick<Alert, 'fingerprint' | 'labels'>;
 
 export interface Inhibition {
