@@ -37,6 +37,8 @@ export const USAGE = `usage: vigil <command> [flags]
   report     <id> [--format md|json]
   audit      verify [<path> | --pg] [--json] | export <incident-id> [--out file] [--pg]
   eval       <dataset-dir> [--out results.json] [--json] [--concurrency 4] [--limit N] [--temporal-address a]
+             [--baseline separate|before-window|as-recorded|off]: separate (default) serves baseline/
+             through metrics.baseline / traces.baseline
   replay     <workflow-id | history.json | dir> [--json] [--bundle workflow-bundle.js]
              replay against the current workflow code (determinism errors with the event) and
              print the decision timeline; --what-if [--policy file] [--runbooks dir] re-runs the
