@@ -48,6 +48,7 @@ import { Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { writeReportFiles } from '../src/report/report-store.js';
 import { postWebhooks, type Notification, type WebhookTarget } from '../src/notify/webhooks.js';
+import type { HypothesisInput } from '../workflows/hypothesis-workflow.js';
 
 export interface ActivityDeps {
   gate: ToolGate;
@@ -215,16 +216,7 @@ export function createActivities(deps: ActivityDeps) {
      * A sub-agent's targeted look at one hypothesis: that service's metrics at fine
      * resolution, its warnings and errors, the traces that touch it, its recent changes.
      */
-    async investigateHypothesis(input: {
-      incidentId: string;
-      service: string;
-      rank: number;
-      incidentStart: number;
-      baselineStart: number;
-      end: number;
-      stepSeconds: number;
-      incidentFindings: SourceEvidence['findings'];
-    }): Promise<Hypothesis> {
+    async investigateHypothesis(input: HypothesisInput): Promise<Hypothesis> {
       const ctx = { incidentId: input.incidentId, stage: 'diagnosis' as const };
       const window = { start: input.baselineStart, end: input.end };
       let calls = 0;

@@ -6,7 +6,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { AlertBatch } from '../schemas/alert.js';
 import type { AlertSink, DeliveredBatch } from '../ingest/alert-sink.js';
-import { TemporalAlertSink, type TemporalAlertSinkOptions } from '../temporal/temporal-alert-sink.js';
+import { TemporalAlertSink, temporalReachable, type TemporalAlertSinkOptions } from '../temporal/temporal-alert-sink.js';
 
 /** Where one case's alert group goes: its slot's task queue and its settings. */
 export type CaseRoute = TemporalAlertSinkOptions;
@@ -39,12 +39,7 @@ export class CaseRoutingSink implements AlertSink {
     return out;
   }
 
-  async ready(): Promise<boolean> {
-    try {
-      await this.connection.workflowService.getSystemInfo({});
-      return true;
-    } catch {
-      return false;
-    }
+  ready(): Promise<boolean> {
+    return temporalReachable(this.connection);
   }
 }

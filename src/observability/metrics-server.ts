@@ -4,8 +4,8 @@
  * are served by the SDK's core on their own port (observability.temporalMetricsPort).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../ingest/metrics.js';
+import { listenHttp } from '../http/listen-http.js';
 
 export interface MetricsServer {
   /** e.g. http://127.0.0.1:9464/metrics */
@@ -38,22 +38,11 @@ export async function startMetricsServer(opts: { port: number; host?: string; re
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
   });
   const host = opts.host ?? '0.0.0.0';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const listening = await listenHttp(server, opts.port, host);
   return {
-    url: `http://${shownHost}:${port}/metrics`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    url: `${listening.url}/metrics`,
+    port: listening.port,
+    // Closing twice (shutdown paths overlap) is not an error here.
+    close: () => listening.close().catch(() => undefined),
   };
 }

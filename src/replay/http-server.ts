@@ -6,11 +6,11 @@
  * evaluation swaps cases behind one URL between incidents).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { createReplayMcpServer } from './mcp-server.js';
 import { ReplayModel, type BaselinePlacement } from './replay-model.js';
+import { listenHttp } from '../http/listen-http.js';
 
 /** Largest MCP request body accepted (requests are small; answers can be large). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -54,8 +54,6 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
-const isLoopback = (host: string): boolean => host === '127.0.0.1' || host === 'localhost' || host === '::1';
 
 /** Serves a replay model (or a changing one) over MCP Streamable HTTP. */
 export async function startReplayHttp(options: ReplayHttpOptions): Promise<ReplayHttp> {
@@ -102,26 +100,15 @@ export async function startReplayHttp(options: ReplayHttpOptions): Promise<Repla
       else sendJson(res, 500, { error: 'internal_error', message: error instanceof Error ? error.message : String(error) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? 0, host, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  if (isLoopback(host)) allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = await listenHttp(httpServer, options.port ?? 0, host);
+  allowedHosts = listening.loopbackHosts;
+  const { url, port } = listening;
   logger?.info({ url }, 'replay server listening');
   return {
     url,
     mcpUrl: `${url}/mcp`,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        httpServer.close((err) => (err ? reject(err) : resolve()));
-        httpServer.closeAllConnections();
-      }),
+    close: listening.close,
   };
 }
 

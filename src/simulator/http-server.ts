@@ -6,13 +6,13 @@
  * (two-phase actions, their status and requests per phase), /healthz.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { InvalidFaultError, InvalidInputError, SimulatorError } from './errors.js';
 import { FAULT_KINDS, FaultInjection } from './faults.js';
 import { createSimulatorMcpServer } from './mcp-server.js';
 import { parseInput, SimulatorModel, type SimulatorModelOptions } from './model.js';
+import { listenHttp } from '../http/listen-http.js';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -76,8 +76,6 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     throw new InvalidInputError('request body is not valid JSON', ['(body)']);
   }
 }
-
-const isLoopback = (host: string): boolean => host === '127.0.0.1' || host === 'localhost' || host === '::1';
 
 /** Answer one /control or /healthz request. */
 async function control(model: SimulatorModel, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -159,16 +157,9 @@ export async function startSimulatorHttp(options: SimulatorHttpOptions): Promise
       sendJson(res, 500, { error: 'internal_error', message: error instanceof Error ? error.message : String(error) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? 0, host, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  if (isLoopback(host)) allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = await listenHttp(httpServer, options.port ?? 0, host);
+  allowedHosts = listening.loopbackHosts;
+  const { url, port } = listening;
   logger?.info({ url }, 'simulator listening');
   return {
     url,
@@ -176,11 +167,7 @@ export async function startSimulatorHttp(options: SimulatorHttpOptions): Promise
     controlUrl: `${url}/control`,
     port,
     model,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        httpServer.close((err) => (err ? reject(err) : resolve()));
-        httpServer.closeAllConnections();
-      }),
+    close: listening.close,
   };
 }
 

@@ -118,12 +118,17 @@ export class TemporalAlertSink implements AlertSink {
     return [...byIncident].map(([incidentId, fingerprints]) => ({ incidentId, groupKey: batch.groupKey, fingerprints }));
   }
 
-  async ready(): Promise<boolean> {
-    try {
-      await this.connection.workflowService.getSystemInfo({});
-      return true;
-    } catch {
-      return false;
-    }
+  ready(): Promise<boolean> {
+    return temporalReachable(this.connection);
+  }
+}
+
+/** Whether the Temporal frontend answers (ingest's /readyz). */
+export async function temporalReachable(connection: Connection): Promise<boolean> {
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
   }
 }
