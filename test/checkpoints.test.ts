@@ -175,6 +175,40 @@ void test('unanswered, the checkpoint escalates along the chain, notifies each l
   assert.deepEqual(await actionCounts(h), {});
 });
 
+void test('a takeover while the remediation saga runs stops it: no further step, the record says what was done and what is left', async () => {
+  const h = await harness(
+    writePolicy((p) => {
+      p.killSwitch.pollSeconds = 1;
+      p.checkpoint.confidenceThreshold = 0; // no person needed: straight to remediation
+      p.checkpoint.sampleRate = 0;
+    }),
+    28,
+  );
+  // The kill switch holds the saga before its first step, so the takeover lands mid-saga.
+  const startOp = () =>
+    new WithStartWorkflowOperation(KILL_SWITCH_WORKFLOW, { workflowId: KILL_SWITCH_WORKFLOW_ID, taskQueue: h.config.temporal.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', args: [] });
+  await h.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'commander@local', reason: 'hold for the takeover test' }], startWorkflowOperation: startOp() });
+  try {
+    const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P2');
+    await waitForStatus(handle, (s) => s.stage === 'remediation');
+    const child = h.client.workflow.getHandle(`${handle.workflowId}-remediation`);
+    await pollUntil(async () => child.query(sagaStatusQuery), (s) => s.state === 'paused');
+    const rec = await handle.executeUpdate(decideUpdate, { args: [{ kind: 'takeover', actor: 'commander@local', reason: 'doing it by hand' }] });
+    assert.equal(rec.accepted, true);
+    // Resuming now must not let the cancelled saga act.
+    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).executeUpdate(resumeUpdate, { args: [{ by: 'commander@local' }] });
+    const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
+    assert.equal(final.outcome, 'manual-takeover', final.saga?.summary);
+    assert.equal(final.saga?.outcome, 'cancelled');
+    assert.deepEqual(final.saga?.actions, [], 'no step ran');
+    assert.match(final.saga?.summary ?? '', /a person took over: no further steps; 0 step\(s\) done/);
+    assert.ok(final.timeline.some((t) => /commander@local took over manually: stopping remediation/.test(t.note)));
+    assert.deepEqual(await actionCounts(h), {}, 'the simulator saw no action');
+  } finally {
+    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).terminate('test over').catch(() => undefined);
+  }
+});
+
 void test('shadow mode diagnoses and proposes but never calls a remediation tool', async () => {
   const h = await harness(writePolicy((p) => (p.autonomy.default = 'shadow')), 26);
   const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P2');
