@@ -3,13 +3,32 @@
  * case.json, metrics, logs, traces and topology (and baseline/) of one case, gunzipping
  * where needed. truth.json is read only by `loadTruth`, for scoring.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { topologyFromJson } from '../../src/replay/parse-telemetry.js';
 import type { LogRecord, MetricSeries, Span, Topology } from '../../src/schemas/telemetry.js';
 
-export const DATASETS_DIR = new URL('../../../shared/datasets/', import.meta.url).pathname;
+/**
+ * The development datasets: $VIGIL_DATASETS_DIR, else ../shared/datasets beside the
+ * checkout, else (a clone made elsewhere, as CI's clean clone in /tmp) beside the
+ * checkout it was cloned from (its local `origin`).
+ */
+export const DATASETS_DIR = findDatasets();
+
+function findDatasets(): string {
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const beside = (dir: string): string => join(dirname(resolve(dir)), 'shared', 'datasets');
+  const fromEnv = process.env['VIGIL_DATASETS_DIR'];
+  if (fromEnv) return resolve(fromEnv);
+  const own = beside(repo);
+  if (existsSync(own)) return own;
+  const origin = spawnSync('git', ['-C', repo, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).stdout?.trim();
+  if (origin && !origin.includes('://') && !origin.includes('@') && existsSync(beside(origin))) return beside(origin);
+  return own;
+}
 
 export interface CaseTelemetry {
   metrics: MetricSeries[];
