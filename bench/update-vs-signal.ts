@@ -5,7 +5,7 @@
  *
  *   P=signal,update S=10 C=32 G=400 node --import tsx bench/update-vs-signal.ts
  *
- * P: phases (signal, update, updatenew = always a new workflow, start); S: seconds each;
+ * P: phases (signal, signalquery = signalWithStart then a query, update, updatenew = always a new workflow, start); S: seconds each;
  * C: concurrent senders; G: distinct workflow ids; WT / POLL: worker task slots / pollers.
  */
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { Worker } from '@temporalio/worker';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
-import { echoSignal, echoUpdate } from './update-vs-signal-workflows.js';
+import { echoQuery, echoSignal, echoUpdate } from './update-vs-signal-workflows.js';
 
 const SECONDS = Number(process.env['S'] ?? 10);
 const CONC = Number(process.env['C'] ?? 32);
@@ -35,6 +35,7 @@ async function loop(name: string, job: (i: number) => Promise<void>) {
 const groups = Number(process.env['G'] ?? 400);
 for (const phase of (process.env['P'] ?? 'signal,update').split(',')) {
   if (phase === 'signal') await loop('signalWithStart', async (i) => { await client.workflow.signalWithStart('Echo', { workflowId: `s-${i % groups}`, taskQueue: tq, args: [payload], signal: echoSignal, signalArgs: [payload] }); });
+  if (phase === 'signalquery') await loop('signalWithStart + query', async (i) => { const h = await client.workflow.signalWithStart('Echo', { workflowId: `q-${i % groups}`, taskQueue: tq, args: [payload], signal: echoSignal, signalArgs: [payload] }); await h.query(echoQuery); });
   if (phase === 'update') await loop('update-with-start', async (i) => { await client.workflow.executeUpdateWithStart(echoUpdate, { args: [payload], startWorkflowOperation: new WithStartWorkflowOperation('Echo', { workflowId: `u-${i % groups}`, taskQueue: tq, args: [payload], workflowIdConflictPolicy: 'USE_EXISTING' }) }); });
   if (phase === 'updatenew') await loop('update-with-start (always new)', async (i) => { await client.workflow.executeUpdateWithStart(echoUpdate, { args: [payload], startWorkflowOperation: new WithStartWorkflowOperation('Echo', { workflowId: `n-${i}`, taskQueue: tq, args: [payload], workflowIdConflictPolicy: 'USE_EXISTING' }) }); });
   if (phase === 'start') await loop('start', async (i) => { await client.workflow.start('Echo', { workflowId: `st-${i}`, taskQueue: tq, args: [payload] }); });

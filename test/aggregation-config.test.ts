@@ -2,7 +2,8 @@
  * Alert aggregation settings come from vigil.yaml (`aggregation`, `ingest.groupBy`): the
  * shipped config parses, a bad or misspelt setting is a clear error, and the ingest
  * server `vigil ingest` builds from a config (real Temporal, real worker) groups, waits,
- * inhibits and maps severity the way the file says.
+ * inhibits and maps severity the way the file says; a changed file reaches groups that
+ * are already running.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -97,6 +98,55 @@ void test('vigil ingest groups, waits, inhibits and maps severity as vigil.yaml 
     assert.equal(status.severity, 'P1');
   } finally {
     await server.close();
+    await connection.close();
+    await worker.stop();
+  }
+});
+
+void test('a changed vigil.yaml reaches a running group at its next delivery; without an aggregation section the group wait is incident.groupWaitSeconds', async () => {
+  const dir = tempDir('agg-config-change');
+  const taskQueue = `test-agg-change-${Date.now()}`;
+  const configFrom = (name: string, yaml: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, yaml);
+    return loadConfig({ file, env: { TEMPORAL_ADDRESS: temporalAddress() }, overrides: { dataDir: tempDir('data'), temporal: { address: temporalAddress(), taskQueue } } });
+  };
+  const before = configFrom('before.yaml', 'ingest:\n  groupBy: [service]\nincident:\n  groupWaitSeconds: 120\n');
+  const after = configFrom('after.yaml', `ingest:\n  groupBy: [service]\naggregation:\n  groupWaitSeconds: 5\n  topologyMergeWindowSeconds: 0\n  inhibitRules:\n    - name: database down mutes slow requests\n      source_matchers: ['alertname="DbDown"']\n      target_matchers: ['alertname="SlowRequests"']\n      equal: [service]\n`);
+  const worker = await startTestWorker(before);
+  const { client, connection } = await testClient();
+  const servers = [ingestServerFor(before, { client, connection, logger: pino({ level: 'silent' }) }), ingestServerFor(after, { client, connection, logger: pino({ level: 'silent' }) })];
+  const [urlBefore, urlAfter] = await Promise.all(servers.map(async (s) => (await s.listen(0, '127.0.0.1')).url));
+  const post = async (url: string | undefined, body: unknown) => {
+    const res = await fetch(`${url}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { incidents: { id: string; fingerprints: string[] }[] } };
+  };
+  const service = `billing-${Date.now()}`;
+  const groupKey = labelGroupKey({ labels: { service } }, ['service']);
+  const group = client.workflow.getHandle(groupIdFor(groupKey));
+  try {
+    const first = await post(urlBefore, amWebhook('{}:{alertname="DbDown"}', [{ labels: { alertname: 'DbDown', service, instance: 'a' } }]));
+    assert.equal(first.status, 202);
+    const incidentId = first.body.incidents[0]?.id ?? '';
+    assert.match(incidentId, /^incident-/);
+    let status: GroupStatus = await group.query(groupStatusQuery);
+    assert.equal(status.settings.groupWaitSeconds, 120, 'no aggregation section: the group waits incident.groupWaitSeconds');
+    assert.deepEqual(status.settings.inhibitRules, []);
+    assert.equal(status.state.settingsChanges, undefined);
+
+    // The file changed and ingest restarted with it: the same running group adopts the new rule.
+    const db = await post(urlAfter, amWebhook('{}:{alertname="DbDown"}', [{ labels: { alertname: 'DbDown', service, instance: 'b' } }]));
+    assert.deepEqual(db.body.incidents.map((i) => i.id), [incidentId], 'joins the incident already in group_wait');
+    const slow = await post(urlAfter, amWebhook('{}:{alertname="SlowRequests"}', [{ labels: { alertname: 'SlowRequests', service } }]));
+    assert.equal(slow.status, 202);
+    assert.deepEqual(slow.body.incidents.map((i) => i.id), [groupIdFor(groupKey)], 'inhibited by the rule the new file added');
+    status = await group.query(groupStatusQuery);
+    assert.equal(status.settings.groupWaitSeconds, 5);
+    assert.equal(status.settings.inhibitRules[0]?.name, 'database down mutes slow requests');
+    assert.deepEqual(status.state.settingsChanges?.map((c) => [...c.changed].sort()), [['groupWaitSeconds', 'incident', 'inhibitRules', 'topologyMergeWindowSeconds']]);
+    assert.match(status.state.suppressions.at(-1)?.detail ?? '', /database down mutes slow requests/);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
     await connection.close();
     await worker.stop();
   }

@@ -47,6 +47,7 @@ import {
   type Route,
 } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
+import { AggregationSettings as AggregationSettingsSchema, type AggregationSettings } from '../src/aggregation/settings.js';
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { failureMessage } from './failure-message.js';
@@ -59,6 +60,7 @@ import {
   groupStatusQuery,
   incidentClosedSignal,
   type ForwardedAlerts,
+  type GroupSettingsOffer,
   type IncidentClosed,
 } from './messages.js';
 
@@ -75,12 +77,20 @@ const correlating = proxyActivities<AggregationActivities>(correlation);
 const MAX_ALERTS_PER_MESSAGE = 200;
 /** Delivery ids remembered for the fast duplicate path. */
 const KEEP_DELIVERY_IDS = 256;
+/** Settings changes remembered in the group's records. */
+const KEEP_SETTINGS_CHANGES = 10;
+
+function issuesText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).slice(0, 5).join('; ');
+}
 
 export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupState> {
-  const { settings, groupId } = input;
+  const { groupId } = input;
   const state: GroupState = input.state ?? emptyGroupState();
-  const rules = compileRules(settings.inhibitRules);
-  const severityMap = { ...DEFAULT_SEVERITY_MAP, ...settings.severityMap };
+  // A sender may hand over newer settings (a changed vigil.yaml): they apply from its delivery on.
+  let settings = input.settings;
+  let rules = compileRules(settings.inhibitRules);
+  let severityMap = { ...DEFAULT_SEVERITY_MAP, ...settings.severityMap };
   let handledThisRun = 0;
   let wake = false;
   let lastActivityMs = Date.now();
@@ -95,13 +105,25 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
   // ---- handlers first ----
   setHandler(groupStatusQuery, () => ({ groupKey: input.groupKey, groupId, settings, state }));
-  setHandler(deliverAlertsUpdate, (batch: AlertBatch) => serial(() => deliver(batch)), {
-    validator: (batch: AlertBatch) => {
-      const parsed = AlertBatchSchema.safeParse(batch);
-      if (!parsed.success) throw new Error(`malformed alert batch: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 5).join('; ')}`);
-      if (parsed.data.groupKey !== input.groupKey) throw new Error(`batch of group ${JSON.stringify(parsed.data.groupKey)} sent to the group of ${JSON.stringify(input.groupKey)}`);
+  setHandler(
+    deliverAlertsUpdate,
+    (batch: AlertBatch, offer?: GroupSettingsOffer) =>
+      serial(() => {
+        if (offer) adopt(AggregationSettingsSchema.parse(offer.settings));
+        return deliver(batch);
+      }),
+    {
+      validator: (batch: AlertBatch, offer?: GroupSettingsOffer) => {
+        const parsed = AlertBatchSchema.safeParse(batch);
+        if (!parsed.success) throw new Error(`malformed alert batch: ${issuesText(parsed.error.issues)}`);
+        if (parsed.data.groupKey !== input.groupKey) throw new Error(`batch of group ${JSON.stringify(parsed.data.groupKey)} sent to the group of ${JSON.stringify(input.groupKey)}`);
+        if (offer !== undefined) {
+          const offered = AggregationSettingsSchema.safeParse(offer?.settings);
+          if (!offered.success) throw new Error(`malformed aggregation settings: ${issuesText(offered.error.issues)}`);
+        }
+      },
     },
-  });
+  );
   // Fire-and-forget senders: the same path, no answer (malformed batches are logged and dropped).
   setHandler(alertsSignal, async (batch: AlertBatch) => {
     const parsed = AlertBatchSchema.safeParse(batch);
@@ -129,7 +151,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       await condition(allHandlersFinished);
       prune(state, Date.now(), settings);
       state.counters.continuedAsNew++;
-      await continueAsNew<typeof AlertGroupWorkflow>({ ...input, state });
+      await continueAsNew<typeof AlertGroupWorkflow>({ ...input, settings, state });
     }
     if (idle()) {
       await condition(allHandlersFinished);
@@ -173,6 +195,19 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     }
     if (state.closedToReport.length > 0) await askCorrelator({ group: groupId, rules: [], addSources: [], removeSources: [], targets: [] });
     prune(state, now, settings);
+  }
+
+  // ---- settings ----
+
+  /** Takes settings a sender offers when they differ from the group's; recorded with the keys that changed. */
+  function adopt(next: AggregationSettings): void {
+    const changed = (Object.keys(next) as (keyof AggregationSettings)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(settings[k]));
+    if (changed.length === 0) return;
+    settings = next;
+    rules = compileRules(settings.inhibitRules);
+    severityMap = { ...DEFAULT_SEVERITY_MAP, ...settings.severityMap };
+    state.settingsChanges = [...(state.settingsChanges ?? []), { atMs: Date.now(), changed }].slice(-KEEP_SETTINGS_CHANGES);
+    log.info('alert group adopted new aggregation settings', { groupId, changed });
   }
 
   // ---- deliveries ----

@@ -39,8 +39,16 @@ export const sagaStatusQuery = defineQuery<SagaProgress>('saga-status');
 export const ALERT_GROUP_WORKFLOW = 'AlertGroupWorkflow';
 export const ALERT_CORRELATOR_WORKFLOW = 'AlertCorrelatorWorkflow';
 
-/** A batch of one group's alerts; the answer says where each alert went (validated: malformed batches are refused). */
-export const deliverAlertsUpdate = defineUpdate<DeliveryResult, [AlertBatch]>('deliver-alerts');
+/**
+ * A batch of one group's alerts; the answer says where each alert went (validated: malformed
+ * batches are refused). The sender may hand over its aggregation settings with it: a group
+ * whose settings differ adopts them before deciding on the batch.
+ */
+export const deliverAlertsUpdate = defineUpdate<DeliveryResult, [AlertBatch, GroupSettingsOffer?]>('deliver-alerts');
+
+export interface GroupSettingsOffer {
+  settings: AggregationSettings;
+}
 
 /** The group's records: incidents, where each alert went, suppressions. */
 export const groupStatusQuery = defineQuery<GroupStatus>('group-status');

@@ -110,6 +110,8 @@ export interface GroupState {
   closedToReport: string[];
   flushSeq: number;
   counters: GroupCounters;
+  /** When the group adopted settings a sender offered (a changed configuration), and which keys changed. */
+  settingsChanges?: { atMs: number; changed: string[] }[];
 }
 
 export interface AlertGroupInput {

@@ -121,7 +121,9 @@ export const VigilConfig = z.object({
    * flapping, topologyMergeWindowSeconds, severityMap, ... (src/aggregation/settings.ts).
    * Absent: the defaults, with group wait from incident.groupWaitSeconds. Group labels are
    * `ingest.groupBy`. Unknown keys are refused (a misspelt setting must not be ignored).
-   * A group keeps the settings it started with, across continue-as-new too.
+   * A running group adopts changed settings at its first delivery from an ingest process
+   * started with them (its record lists the keys that changed); an incident already in
+   * group_wait keeps the open time it was given.
    */
   aggregation: AggregationSettings.strict().optional(),
   /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */

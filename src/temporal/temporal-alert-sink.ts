@@ -36,6 +36,9 @@ export function incidentIdFor(groupKey: string, n = 1): string {
   return `${incidentPrefixFor(groupKey)}-${n}`;
 }
 
+/** Groups remembered as told the current settings; beyond this the set starts again. */
+const MAX_TOLD_GROUPS = 10_000;
+
 /** Thrown when the group workflow refuses a batch (its update validator): not retryable as is. */
 export class BatchRefusedError extends Error {
   override readonly name = 'BatchRefusedError';
@@ -53,16 +56,26 @@ export interface TemporalAlertSinkOptions {
 }
 
 export class TemporalAlertSink implements AlertSink {
-  /** The sink `vigil ingest` and `vigil dev` use: the task queue and aggregation settings of the configuration. */
-  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
+  /**
+   * The sink `vigil ingest` and `vigil dev` use: the task queue, the incident settings
+   * (`incident`, overridden by `settings`; its group wait is the aggregation's default) and
+   * the aggregation settings of the configuration.
+   */
+  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation' | 'incident'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
     return new TemporalAlertSink(client, connection, {
       taskQueue: config.temporal.taskQueue,
-      ...(settings ? { settings } : {}),
+      settings: { ...config.incident, ...settings },
       ...(config.aggregation ? { aggregation: config.aggregation } : {}),
     });
   }
 
   private readonly settings: AggregationSettings;
+  /**
+   * Groups this sink has handed its settings to. The first delivery to each group from this
+   * process carries them, so a group started under an older configuration adopts the
+   * current one at its next delivery (bounded: forgotten groups are told again).
+   */
+  private readonly told = new Set<string>();
 
   constructor(
     private readonly client: Client,
@@ -103,7 +116,12 @@ export class TemporalAlertSink implements AlertSink {
       });
       // Its handle promise rejects when the call fails; the failure is handled below.
       startWorkflowOperation.workflowHandle().catch(() => undefined);
-      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation });
+      const tell = !this.told.has(input.groupId);
+      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: tell ? [batch, { settings: this.settings }] : [batch], startWorkflowOperation });
+      if (tell) {
+        if (this.told.size >= MAX_TOLD_GROUPS) this.told.clear();
+        this.told.add(input.groupId);
+      }
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
