@@ -166,6 +166,27 @@ void test('a rejection releases the prepared rollback: aborted, never committed,
   assert.match(readFileSync(final.report?.markdownPath ?? '', 'utf8'), /Prepared steps released without a commit/);
 });
 
+void test('a saga that cannot start releases the prepared rollback instead of letting it lapse', async () => {
+  const h = await harness(63, () => undefined);
+  const { handle, waiting } = await badReleaseAtCheckpoint(h);
+  const shown = waiting.checkpoint?.prepared?.[0];
+  assert.ok(shown);
+  // Something else holds the saga's workflow id: the child start fails after the approval.
+  const squatter = await h.client.workflow.start('NoSuchWorkflow', { workflowId: `${handle.workflowId}-remediation`, taskQueue: `nobody-${Date.now()}` });
+  try {
+    assert.equal(await refusal(approve(handle, 'oncall@local', waiting.checkpoint?.bindingDigest ?? '')), 'accepted');
+    const final = await incidentResult(h.client, handle.workflowId);
+    assert.equal(final.outcome, 'remediation-failed');
+    assert.match(final.saga?.summary ?? '', /remediation ended abnormally/);
+    assert.deepEqual(final.releases?.map((r) => [r.stepId, r.handle, r.status]), [['step-1', shown.handle, 'aborted']]);
+    const rows = await prepared(h);
+    assert.deepEqual(rows.map((r) => [r.status, r.requests.commit, r.requests.abort]), [['aborted', 0, 1]], 'released, never committed');
+    assert.deepEqual(await callCounts(h), {}, 'no action ran');
+  } finally {
+    await squatter.terminate('test over').catch(() => undefined);
+  }
+});
+
 void test('an approval that comes after the preparation expired: released, prepared again, asked again, then committed', async () => {
   const h = await harness(63, (p) => (p.remediation.prepareTtlSeconds = 8));
   const { handle, waiting } = await badReleaseAtCheckpoint(h);

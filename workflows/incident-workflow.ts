@@ -481,6 +481,11 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     saga = await sagaRun;
   } catch (err) {
     saga = { outcome: takeover ? 'cancelled' : 'failed-compensation-incomplete', actions: [], remainingUndo: plan.steps, summary: `remediation ended abnormally: ${failureMessage(err)}`, error: failureMessage(err) };
+    // The saga reported nothing (it could not start, or it was stopped): what it was handed
+    // may still be held downstream. Release it rather than let it lapse; a downstream refuses
+    // to abort what was committed, and the refusal is recorded.
+    heldPrepared = handedOver;
+    await releasePrepared(`remediation ended abnormally: ${failureMessage(err)}`);
   }
   status.saga = saga;
   if (saga.released?.length) status.releases = [...(status.releases ?? []), ...saga.released];
