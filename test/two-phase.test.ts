@@ -166,6 +166,23 @@ void test('a rejection releases the prepared rollback: aborted, never committed,
   assert.match(readFileSync(final.report?.markdownPath ?? '', 'utf8'), /Prepared steps released without a commit/);
 });
 
+void test('a takeover at the checkpoint releases the prepared rollback: the person does it by hand, nothing stays reserved', async () => {
+  const h = await harness(64, () => undefined);
+  const { handle, waiting } = await badReleaseAtCheckpoint(h);
+  const shown = waiting.checkpoint?.prepared?.[0];
+  assert.ok(shown);
+  const badRelease = (await simState(h)).release;
+  await handle.executeUpdate(decideUpdate, { args: [{ kind: 'takeover', actor: 'commander@local', reason: 'doing it by hand' }] });
+  const final = await incidentResult(h.client, handle.workflowId);
+  assert.equal(final.outcome, 'manual-takeover');
+  assert.deepEqual(final.releases?.map((r) => [r.stepId, r.handle, r.status]), [['step-1', shown.handle, 'aborted']]);
+  assert.match(final.releases?.[0]?.reason ?? '', /commander@local took over/);
+  const rows = await prepared(h);
+  assert.deepEqual(rows.map((r) => [r.status, r.requests.commit, r.requests.abort]), [['aborted', 0, 1]]);
+  assert.deepEqual(await callCounts(h), {}, 'no action ran');
+  assert.equal((await simState(h)).release, badRelease, 'left to the person: the bad release still runs');
+});
+
 void test('a saga that cannot start releases the prepared rollback instead of letting it lapse', async () => {
   const h = await harness(63, () => undefined);
   const { handle, waiting } = await badReleaseAtCheckpoint(h);
