@@ -5,8 +5,7 @@
  * output schema before it leaves, returned as structuredContent plus JSON text, and whose
  * failures become tool errors with a text a person can act on.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations, ToolServer } from './mcp-server-kit.js';
 import { z } from 'zod';
 import { CAPABILITY_SCHEMAS, CAPABILITY_TOOLS, type Capability } from '../schemas/capabilities.js';
 
@@ -44,7 +43,7 @@ export function resultText(tool: string, structured: Record<string, unknown>, ma
 }
 
 export function registerCapabilityTool<C extends Capability>(
-  server: McpServer,
+  server: ToolServer,
   capability: C,
   tool: CapabilityToolText,
   run: (args: CapabilityArgs<C>) => unknown,

@@ -1,5 +1,6 @@
 /**
- * The one adapter between vigil and @modelcontextprotocol/sdk: a pool of MCP client
+ * The one adapter between vigil and @modelcontextprotocol/sdk's client side (the server
+ * side is src/mcp/mcp-server-kit.ts): a pool of MCP client
  * connections, one per configured server, opened lazily, reopened after a failure and
  * closed on shutdown. Nothing else in vigil imports the MCP client SDK.
  */

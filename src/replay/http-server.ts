@@ -6,7 +6,7 @@
  * evaluation swaps cases behind one URL between incidents).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { answerMcpHttpRequest } from '../mcp/mcp-server-kit.js';
 import type { Logger } from 'pino';
 import { createReplayMcpServer } from './mcp-server.js';
 import { ReplayModel, type BaselinePlacement } from './replay-model.js';
@@ -79,18 +79,7 @@ export async function startReplayHttp(options: ReplayHttpOptions): Promise<Repla
       return rpcError(res, 400, -32700, 'Parse error');
     }
     if (!model) return rpcError(res, 503, -32000, 'no case is loaded in this replay server');
-    const server = createReplayMcpServer(model, logger ? { logger } : {});
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-      ...(allowedHosts ? { enableDnsRebindingProtection: true, allowedHosts } : {}),
-    });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    await answerMcpHttpRequest(() => createReplayMcpServer(model, logger ? { logger } : {}), req, res, body, allowedHosts);
   };
 
   const httpServer = createServer((req, res) => {

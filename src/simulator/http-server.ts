@@ -6,7 +6,7 @@
  * (two-phase actions, their status and requests per phase), /healthz.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { answerMcpHttpRequest } from '../mcp/mcp-server-kit.js';
 import type { Logger } from 'pino';
 import { InvalidFaultError, InvalidInputError, SimulatorError } from './errors.js';
 import { FAULT_KINDS, FaultInjection } from './faults.js';
@@ -119,18 +119,7 @@ async function mcp(model: SimulatorModel, req: IncomingMessage, res: ServerRespo
     res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null }));
     return;
   }
-  const server = createSimulatorMcpServer(model, logger ? { logger } : {});
-  const transport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-    ...(allowedHosts ? { enableDnsRebindingProtection: true, allowedHosts } : {}),
-  });
-  res.on('close', () => {
-    void transport.close();
-    void server.close();
-  });
-  await server.connect(transport);
-  await transport.handleRequest(req, res, body);
+  await answerMcpHttpRequest(() => createSimulatorMcpServer(model, logger ? { logger } : {}), req, res, body, allowedHosts);
 }
 
 /** Serve `model` over MCP Streamable HTTP plus the control API. */
