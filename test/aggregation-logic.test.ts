@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { boundCorrelatorState, correlate, emptyCorrelatorState, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
 import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
 import { classify, emptyGroupState, prune } from '../src/aggregation/group-state.js';
-import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
+import { compileRules, findInhibitor, isTarget, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
+import { leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings } from '../src/aggregation/settings.js';
 
 void test('matchers follow Alertmanager syntax: =, !=, =~, !~, quoted values, anchored regexes, missing labels read as ""', () => {
@@ -134,4 +135,36 @@ void test('the correlator keeps only the labels its rules read, and its carried 
   assert.ok(bounded.state.incidents.every((i) => i.touchedMs >= bounded.dropped.incidents), 'the incidents touched longest ago went first');
   const small = boundCorrelatorState(state, 400 * 1024);
   assert.equal(small.state, state, 'a state under the bound is kept as it is');
+});
+
+void test('routing lease: the current incident and every fingerprint that would not go there; a batch is promised only when the lease settles all of it', () => {
+  const state = emptyGroupState();
+  assert.equal(leaseOf(state), undefined, 'no current incident: the next alert decides one');
+  const rec = (fingerprint: string, incidentId: string | null, extra: object = {}) => ({ fingerprint, startsAt: '2025-01-01T00:00:00Z', status: 'firing' as const, labels: {}, incidentId, transitions: [], seenMs: 0, ...extra });
+  const inc = (id: string, s: 'pending' | 'open' | 'closed') => ({ id, state: s, ownerGroup: 'g', severity: 'P2' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
+  state.incidents.push(inc('i-1', 'closed'), inc('i-2', 'open'));
+  state.alerts = {
+    a: rec('a', 'i-2'),
+    old: rec('old', 'i-1'),
+    muted: rec('muted', null, { suppressed: { reason: 'inhibited', detail: 'x' } }),
+    gone: rec('gone', 'i-2', { status: 'resolved' }),
+  };
+  const lease = leaseOf(state);
+  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'] });
+  if (!lease) return;
+
+  const rules = compileRules([{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: [] }]);
+  const target = (a: { fingerprint: string; labels: Record<string, string> }) => isTarget(rules, a);
+  const firing = (fingerprint: string, severity = 'critical') => ({ fingerprint, status: 'firing' as const, labels: { severity } });
+  assert.equal(promisedIncident(lease, [firing('new'), firing('a')], target), 'i-2', 'new alerts and redeliveries of the incident\'s own');
+  assert.equal(promisedIncident(lease, [firing('new'), firing('old')], target), undefined, 'one alert of an older incident: ask the group');
+  assert.equal(promisedIncident(lease, [firing('muted')], target), undefined);
+  assert.equal(promisedIncident(lease, [firing('gone')], target), undefined);
+  assert.equal(promisedIncident(lease, [{ ...firing('a'), status: 'resolved' }], target), undefined, 'a resolution');
+  assert.equal(promisedIncident(lease, [firing('new', 'warning')], target), undefined, 'a possible inhibition target');
+
+  for (let i = 0; i <= MAX_LEASE_EXCEPTIONS; i++) state.alerts[`x${i}`] = rec(`x${i}`, 'i-1');
+  const crowded = leaseOf(state);
+  assert.equal(crowded?.exceptions, null, 'too many to list');
+  if (crowded) assert.equal(promisedIncident(crowded, [firing('new')], target), undefined, 'then every batch asks the group');
 });

@@ -1,8 +1,9 @@
 /**
  * Alert aggregation on the real Temporal dev server, through the real ingest HTTP
- * server: one AlertGroupWorkflow per group (update-with-start), dedup by alert
- * lifecycle, group_wait / group_interval, inhibition, flapping, topology merge and
- * continue-as-new. Each test has its own task queue (and so its own correlator).
+ * server: one AlertGroupWorkflow per group (update-with-start, or signalWithStart under
+ * the group's routing lease), dedup by alert lifecycle, group_wait / group_interval,
+ * inhibition, flapping, topology merge and continue-as-new. Each test has its own task
+ * queue (and so its own correlator).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -203,14 +204,20 @@ void test('a long storm continues as new without losing an alert', async () => {
     const key = h.key('alertname="Storm"');
     const mk = (i: number): AmAlert => ({ labels: { alertname: 'Storm', service: 'frontend', pod: `fe-${i}`, severity: 'critical' }, startsAt });
     const ids = new Set<string>();
-    // Sequential and concurrent deliveries across several runs.
+    // Sequential and concurrent deliveries across several runs: four waves of ten (all but
+    // the first answered under the group's routing lease, fire and forget), each taken in
+    // by the group before the next, so every wave crosses a continue-as-new.
     for (let i = 0; i < 10; i++) (await h.post(amWebhook(key, [mk(i)]))).body.incidents.forEach((x) => ids.add(x.id));
-    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => h.post(amWebhook(key, [mk(10 + i)]))));
-    burst.forEach((r) => r.body.incidents.forEach((x) => ids.add(x.id)));
+    await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 10, 'the first wave');
+    for (let wave = 1; wave < 4; wave++) {
+      const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => h.post(amWebhook(key, [mk(wave * 10 + i)]))));
+      burst.forEach((r) => r.body.incidents.forEach((x) => ids.add(x.id)));
+      await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 10 * (wave + 1), `wave ${wave + 1}`);
+    }
     assert.equal(ids.size, 1, `one incident across runs: ${[...ids].join(', ')}`);
     const [id] = [...ids];
     assert.ok(id);
-    const g = await h.waitGroup(key, (x) => x.state.counters.continuedAsNew >= 3, 'the group to continue as new');
+    const g = await h.waitGroup(key, (x) => x.state.counters.continuedAsNew >= 4, 'the group to continue as new');
     assert.equal(Object.keys(g.state.alerts).length, 40, 'every alert is in the records');
     assert.ok(Object.values(g.state.alerts).every((r) => r.incidentId === id));
     const status = await h.waitIncident(id, (s) => s.alerts.length === 40, 'the incident to hold all 40 alerts');
@@ -253,6 +260,69 @@ void test('a malformed batch is refused by the update validator and never enters
     const history = await h.client.workflow.getHandle(groupIdFor(key)).fetchHistory();
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     assert.equal(accepted.length, 1, 'refused updates leave no trace in history');
+  } finally {
+    await h.close();
+  }
+});
+
+void test('under the routing lease, new alerts are answered without waiting for the group and land in the incident the 202 named; a suppressed or resolved fingerprint asks the group', async () => {
+  const h = await startAggregationHarness({
+    ...FAST,
+    inhibitRules: [{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }],
+  });
+  try {
+    const startsAt = await keepIncidentsOpen(h);
+    const key = h.key('alertname="Errors"');
+    const mk = (i: number, extra: Partial<AmAlert> = {}): AmAlert => ({ labels: { alertname: 'Errors', service: 'frontend', pod: `fe-${i}`, severity: 'critical' }, startsAt, ...extra });
+    const first = await h.post(amWebhook(key, [mk(0)]));
+    const id = first.body.incidents[0]?.id ?? '';
+    assert.match(id, /^incident-/);
+    assert.deepEqual(h.sink.stats, { leased: 0, asked: 1 }, 'the first batch of a group asks it');
+
+    const leased = await Promise.all([1, 2, 3].map((i) => h.post(amWebhook(key, [mk(i)]))));
+    assert.ok(leased.every((r) => r.status === 202 && r.body.incidents[0]?.id === id), 'answered with the leased incident');
+    assert.deepEqual(h.sink.stats, { leased: 3, asked: 1 });
+    const g = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 4, 'the leased alerts in the group');
+    assert.ok(Object.values(g.state.alerts).every((r) => r.incidentId === id && r.promised === undefined), 'every alert went where the 202 said');
+    assert.equal(g.state.counters.promisesBroken, undefined);
+    await h.waitIncident(id, (s) => s.alerts.length === 4, 'the incident to hold all four');
+
+    // An inhibition target is for the group to decide, every time.
+    const warning = { labels: { alertname: 'Errors', service: 'frontend', pod: 'fe-w', severity: 'warning' }, startsAt };
+    for (let i = 0; i < 2; i++) {
+      const r = await h.post(amWebhook(key, [warning]));
+      assert.deepEqual(r.body.incidents.map((x) => x.id), [groupIdFor(key)], 'inhibited: no incident');
+    }
+    // A resolution, and then the same lifecycle firing again (the record is resolved: an exception of the lease).
+    await h.post(amWebhook(key, [mk(1, { status: 'resolved', endsAt: new Date().toISOString() })]));
+    const again = await h.post(amWebhook(key, [mk(1)]));
+    assert.deepEqual(again.body.incidents.map((x) => x.id), [id]);
+    assert.deepEqual(h.sink.stats, { leased: 3, asked: 5 }, 'targets, resolutions and lease exceptions asked the group');
+  } finally {
+    await h.close();
+  }
+});
+
+void test('a lease whose incident closed before the group took the batch: the alerts open the next incident and the broken promise is recorded', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2 }, { routingLeaseSeconds: 600 });
+  try {
+    const key = h.key('alertname="Disk",service="cart"');
+    const a: AmAlert = { labels: { alertname: 'Disk', service: 'cart', severity: 'warning', device: 'a' }, startsAt: '2025-03-01T10:00:00Z' };
+    const x = (await h.post(amWebhook(key, [a]))).body.incidents[0]?.id ?? '';
+    // Resolved before diagnosis: the incident closes as auto-resolved; the sink still holds the lease for it.
+    await h.post(amWebhook(key, [{ ...a, status: 'resolved', endsAt: '2025-03-01T10:01:00Z' }]));
+    await h.waitGroup(key, (g) => g.state.incidents.some((i) => i.id === x && i.state === 'closed'), 'the first incident to close', 60_000);
+
+    const b: AmAlert = { labels: { alertname: 'Disk', service: 'cart', severity: 'warning', device: 'b' }, startsAt: '2025-03-01T10:05:00Z' };
+    const late = await h.post(amWebhook(key, [b]));
+    assert.equal(late.status, 202);
+    assert.deepEqual(late.body.incidents.map((i) => i.id), [x], 'the stale lease named the closed incident');
+    assert.equal(h.sink.stats.leased, 1);
+    const g = await h.waitGroup(key, (s) => !!s.state.alerts[fingerprintOf(b.labels)]?.incidentId, 'the late alert routed');
+    const rec = g.state.alerts[fingerprintOf(b.labels)];
+    assert.ok(rec?.incidentId && rec.incidentId !== x, 'it opened the next incident');
+    assert.equal(rec.promised, x, 'its record says where the 202 had sent it');
+    assert.equal(g.state.counters.promisesBroken, 1);
   } finally {
     await h.close();
   }

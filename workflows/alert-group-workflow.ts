@@ -47,6 +47,7 @@ import {
   type Route,
 } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
+import { leaseOf } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings as AggregationSettingsSchema, type AggregationSettings } from '../src/aggregation/settings.js';
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
@@ -261,7 +262,21 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     }
     if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
-    return result(alerts, routes);
+    const answer = result(alerts, routes);
+    if (batch.promisedIncidentId) keptPromises(batch.promisedIncidentId, answer.routes);
+    return answer;
+  }
+
+  /** Records the alerts that did not go where ingest's 202 said (the leased incident closed first). */
+  function keptPromises(promised: string, routes: Route[]): void {
+    const broken = routes.filter((r) => r.incidentId !== promised);
+    if (broken.length === 0) return;
+    state.counters.promisesBroken = (state.counters.promisesBroken ?? 0) + broken.length;
+    for (const r of broken) {
+      const rec = state.alerts[r.fingerprint];
+      if (rec) rec.promised = promised;
+    }
+    log.warn('alerts did not go to the incident ingest named under the routing lease', { groupId, promised, went: unique(broken.map((r) => r.incidentId ?? 'none')), alerts: broken.length });
   }
 
   function dup(a: Alert): Route {
@@ -282,7 +297,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       seen.add(a.fingerprint);
       out.push(routes.get(a.fingerprint) ?? dup(a));
     }
-    return { groupId, routes: out };
+    const lease = leaseOf(state);
+    return { groupId, routes: out, ...(lease ? { lease } : {}) };
   }
 
   function suppress(a: Alert, reason: 'inhibited' | 'flapping', detail: string, routes: Map<string, Route>, now: number): void {

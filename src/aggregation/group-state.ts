@@ -5,6 +5,7 @@
  */
 import type { Alert, Severity } from '../schemas/alert.js';
 import type { AggregationSettings } from './settings.js';
+import type { RoutingLease } from './routing-lease.js';
 
 /** What happened to one delivered alert. */
 export type Disposition =
@@ -26,10 +27,11 @@ export interface Route {
   reason?: string;
 }
 
-/** The update's answer: where each alert of the batch went. */
+/** The update's answer: where each alert of the batch went, and the group's routing lease after it. */
 export interface DeliveryResult {
   groupId: string;
   routes: Route[];
+  lease?: RoutingLease;
 }
 
 export interface AlertRecord {
@@ -45,6 +47,8 @@ export interface AlertRecord {
   transitions: number[];
   /** Workflow time it was last delivered. */
   seenMs: number;
+  /** The incident ingest had named for it under a lease, when the alert went elsewhere (the incident had closed). */
+  promised?: string;
 }
 
 export interface MergeRecord {
@@ -97,6 +101,8 @@ export interface GroupCounters {
   merged: number;
   incidentsOpened: number;
   continuedAsNew: number;
+  /** Alerts that did not go to the incident ingest had named under a lease. */
+  promisesBroken?: number;
 }
 
 export interface GroupState {

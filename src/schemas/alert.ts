@@ -30,6 +30,8 @@ export const AlertBatch = z.object({
   deliveryId: z.string().min(1),
   /** A line for the incident's timeline (set by the alert group, e.g. which rule merged these alerts). */
   note: z.string().max(4000).optional(),
+  /** The incident ingest already named for these alerts under the group's routing lease (src/aggregation/routing-lease.ts). */
+  promisedIncidentId: z.string().min(1).optional(),
 });
 export type AlertBatch = z.infer<typeof AlertBatch>;
 

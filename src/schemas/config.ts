@@ -111,8 +111,13 @@ export const VigilConfig = z.object({
       hmacSecrets: z.array(z.string().min(1)).default([]),
       maxBodyBytes: z.number().int().positive().default(1024 * 1024),
       groupBy: z.array(z.string()).optional(),
+      /**
+       * How long ingest answers a group's batches from its routing lease (signalWithStart,
+       * no wait for a worker) after the group last answered; 0 = every batch asks the group.
+       */
+      routingLeaseSeconds: z.number().nonnegative().default(15),
     })
-    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024 }),
+    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: 15 }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
   /**

@@ -5,6 +5,11 @@
  * malformed batch is refused by the update's validator before it enters history, and
  * the answer names the incident each alert went to (assigned before group_wait ends).
  * The group decides dedup, inhibition, flapping and merges (workflows/alert-group-workflow.ts).
+ *
+ * Under a group's routing lease (src/aggregation/routing-lease.ts: its answer names the
+ * incident new alerts join and the fingerprints that would go elsewhere), a batch whose
+ * destination the lease settles is handed over with signalWithStart instead, which does
+ * not wait for a worker, and answered with the leased incident.
  */
 import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
@@ -15,7 +20,9 @@ import type { VigilConfig } from '../schemas/config.js';
 import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../ingest/alert-sink.js';
 import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
-import { ALERT_GROUP_WORKFLOW, deliverAlertsUpdate } from '../../workflows/messages.js';
+import { compileRules, isTarget } from '../aggregation/matchers.js';
+import { promisedIncident, type RoutingLease } from '../aggregation/routing-lease.js';
+import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate } from '../../workflows/messages.js';
 
 function groupHash(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
@@ -36,8 +43,15 @@ export function incidentIdFor(groupKey: string, n = 1): string {
   return `${incidentPrefixFor(groupKey)}-${n}`;
 }
 
-/** Groups remembered as told the current settings; beyond this the set starts again. */
-const MAX_TOLD_GROUPS = 10_000;
+/** Groups remembered (told the settings, and their lease); beyond this the map starts again. */
+const MAX_KNOWN_GROUPS = 10_000;
+
+/** What this sink knows of a group it has asked. */
+interface KnownGroup {
+  lease?: RoutingLease;
+  /** The lease holds until then (this process's clock). */
+  leaseUntilMs: number;
+}
 
 /** Thrown when the group workflow refuses a batch (its update validator): not retryable as is. */
 export class BatchRefusedError extends Error {
@@ -53,6 +67,8 @@ export interface TemporalAlertSinkOptions {
    * `settings.groupWaitSeconds`, so callers that only set incident settings keep their timing.
    */
   aggregation?: AggregationSettingsInput;
+  /** How long a group's routing lease is used after its answer; 0 = always ask the group. @default 15 */
+  routingLeaseSeconds?: number;
 }
 
 export class TemporalAlertSink implements AlertSink {
@@ -61,21 +77,25 @@ export class TemporalAlertSink implements AlertSink {
    * (`incident`, overridden by `settings`; its group wait is the aggregation's default) and
    * the aggregation settings of the configuration.
    */
-  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation' | 'incident'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
+  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation' | 'incident' | 'ingest'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
     return new TemporalAlertSink(client, connection, {
       taskQueue: config.temporal.taskQueue,
+      routingLeaseSeconds: config.ingest.routingLeaseSeconds,
       settings: { ...config.incident, ...settings },
       ...(config.aggregation ? { aggregation: config.aggregation } : {}),
     });
   }
 
   private readonly settings: AggregationSettings;
+  private readonly rules: ReturnType<typeof compileRules>;
   /**
-   * Groups this sink has handed its settings to. The first delivery to each group from this
-   * process carries them, so a group started under an older configuration adopts the
-   * current one at its next delivery (bounded: forgotten groups are told again).
+   * Groups this sink has asked, with their lease. The first delivery to each group from
+   * this process carries the sink's settings, so a group started under an older
+   * configuration adopts the current one (bounded: forgotten groups are told again).
    */
-  private readonly told = new Set<string>();
+  private readonly known = new Map<string, KnownGroup>();
+  /** Batches answered under a lease (signalWithStart) and by the group (update-with-start). */
+  readonly stats = { leased: 0, asked: 0 };
 
   constructor(
     private readonly client: Client,
@@ -89,6 +109,7 @@ export class TemporalAlertSink implements AlertSink {
     });
     if (!parsed.success) throw new Error(`invalid aggregation settings:\n${prettifyError(parsed.error)}`);
     this.settings = parsed.data;
+    this.rules = compileRules(this.settings.inhibitRules);
   }
 
   /** The start input of a group's workflow. */
@@ -106,6 +127,9 @@ export class TemporalAlertSink implements AlertSink {
   /** One batch → its group; the answer split by incident (suppressed alerts under the group's id). */
   async deliverOne(batch: AlertBatch): Promise<DeliveredBatch[]> {
     const input = this.groupInput(batch.groupKey);
+    const known = this.known.get(input.groupId);
+    const promised = known?.lease && known.leaseUntilMs > Date.now() ? promisedIncident(known.lease, batch.alerts, (a) => isTarget(this.rules, a)) : undefined;
+    if (promised) return this.handOver(input, batch, promised);
     let result: DeliveryResult;
     try {
       const startWorkflowOperation = new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
@@ -116,12 +140,10 @@ export class TemporalAlertSink implements AlertSink {
       });
       // Its handle promise rejects when the call fails; the failure is handled below.
       startWorkflowOperation.workflowHandle().catch(() => undefined);
-      const tell = !this.told.has(input.groupId);
-      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: tell ? [batch, { settings: this.settings }] : [batch], startWorkflowOperation });
-      if (tell) {
-        if (this.told.size >= MAX_TOLD_GROUPS) this.told.clear();
-        this.told.add(input.groupId);
-      }
+      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: known ? [batch] : [batch, { settings: this.settings }], startWorkflowOperation });
+      this.stats.asked++;
+      if (this.known.size >= MAX_KNOWN_GROUPS && !known) this.known.clear();
+      this.known.set(input.groupId, { ...(result.lease ? { lease: result.lease } : {}), leaseUntilMs: Date.now() + (this.opts.routingLeaseSeconds ?? 15) * 1000 });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
@@ -134,6 +156,23 @@ export class TemporalAlertSink implements AlertSink {
       byIncident.set(id, [...(byIncident.get(id) ?? []), r.fingerprint]);
     }
     return [...byIncident].map(([incidentId, fingerprints]) => ({ incidentId, groupKey: batch.groupKey, fingerprints }));
+  }
+
+  /** A batch the lease settles: durably handed over without waiting for the group, answered with the leased incident. */
+  private async handOver(input: AlertGroupInput, batch: AlertBatch, incidentId: string): Promise<DeliveredBatch[]> {
+    try {
+      await this.client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, {
+        workflowId: input.groupId,
+        taskQueue: this.opts.taskQueue,
+        args: [input],
+        signal: alertsSignal,
+        signalArgs: [{ ...batch, promisedIncidentId: incidentId }],
+      });
+    } catch (err) {
+      throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
+    }
+    this.stats.leased++;
+    return [{ incidentId, groupKey: batch.groupKey, fingerprints: [...new Set(batch.alerts.map((a) => a.fingerprint))] }];
   }
 
   ready(): Promise<boolean> {

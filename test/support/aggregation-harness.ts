@@ -66,6 +66,8 @@ export interface AggregationHarness {
   config: VigilConfig;
   ingestUrl: string;
   sim: SimulatorHttp;
+  /** The ingest server's sink (its stats say which batches went under a routing lease). */
+  sink: TemporalAlertSink;
   /** A group key unique to this test run. */
   key(name: string): string;
   post(body: unknown): Promise<{ status: number; body: AcceptedBody }>;
@@ -91,7 +93,7 @@ export async function poll<T>(what: string, fn: () => Promise<T | undefined>, ti
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }
 
-export async function startAggregationHarness(aggregation: AggregationSettingsInput): Promise<AggregationHarness> {
+export async function startAggregationHarness(aggregation: AggregationSettingsInput, sinkOptions: { routingLeaseSeconds?: number } = {}): Promise<AggregationHarness> {
   const sim = await startSimulator({ port: 0, seed: 7 });
   const config = testConfig({
     tools: { servers: [{ name: 'simulator', transport: 'http', url: sim.mcpUrl }], capabilities: bindAllCapabilities('simulator') },
@@ -99,7 +101,7 @@ export async function startAggregationHarness(aggregation: AggregationSettingsIn
   });
   const worker = await startTestWorker(config);
   const { client, connection } = await testClient();
-  const sink = new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, settings: FAST_SETTINGS, aggregation });
+  const sink = new TemporalAlertSink(client, connection, { taskQueue: config.temporal.taskQueue, settings: FAST_SETTINGS, aggregation, ...sinkOptions });
   const ingest: IngestServer = createIngestServer({ sink, logger: pino({ level: 'silent' }) });
   const { url } = await ingest.listen(0, '127.0.0.1');
   const run = randomUUID().slice(0, 8);
@@ -110,6 +112,7 @@ export async function startAggregationHarness(aggregation: AggregationSettingsIn
     config,
     ingestUrl: url,
     sim,
+    sink,
     key: (name) => `{}:{test="${run}",${name}}`,
     async post(body) {
       const res = await fetch(`${url}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
