@@ -14,13 +14,19 @@
  *     ratio and the ingest latency p50/p99.
  *  2. Throughput: the same kind of batches, closed loop with fixed concurrency, through
  *     (a) the ingest HTTP server, (b) a bare client's update-with-start to the group
- *     workflow, (c) a bare client's signalWithStart to it; alerts/s and ratios.
+ *     workflow, (c) a bare client's signalWithStart to it; alerts/s and ratios. Each path
+ *     first delivers one batch to each of its 400 groups, untimed (the groups exist, and
+ *     ingest holds their routing leases), then is timed on further batches to them: the
+ *     steady state of a storm, where a group's first webhook is the exception.
+ *     `--lease-seconds 0` makes ingest ask the group for every batch.
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
  * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
  * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +37,7 @@ import { CAPABILITY_TOOLS } from '../src/schemas/capabilities.js';
 import { loadConfig } from '../src/config.js';
 import { createIngestServer } from '../src/ingest/server.js';
 import { deliveryIdFor } from '../src/ingest/grouping.js';
+import { DEFAULT_ROUTING_LEASE_SECONDS } from '../src/aggregation/routing-lease.js';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { startSimulator } from '../src/simulator/index.js';
@@ -54,6 +61,8 @@ const { values: args } = parseArgs({
     'no-correlation': { type: 'boolean', default: false },
     /** Profiling: worker options, e.g. --worker '{"workflowThreadPoolSize":2}'. */
     worker: { type: 'string', default: '{}' },
+    /** ingest.routingLeaseSeconds for both ingest servers (0: every batch asks its group). */
+    'lease-seconds': { type: 'string', default: String(DEFAULT_ROUTING_LEASE_SECONDS) },
   },
 });
 const TOTAL = Number(args.alerts);
@@ -62,6 +71,7 @@ const SERVICES = Number(args.services);
 const THROUGHPUT_SECONDS = Number(args['throughput-seconds']);
 const CONCURRENCY = Number(args.concurrency);
 const PHASES = new Set(args.phases.split(',').map((p) => p.trim()));
+const LEASE_SECONDS = Number(args['lease-seconds']);
 
 const AGGREGATION: AggregationSettingsInput = {
   groupWaitSeconds: 10,
@@ -223,6 +233,38 @@ const rate = (r: { alertsPerSecond: number } | undefined) => (r ? r.alertsPerSec
 const lat = (r: { p50: number; p99: number } | undefined) => (r ? `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}` : '');
 const ratio = (a: { alertsPerSecond: number } | undefined, b: { alertsPerSecond: number } | undefined) => (a && b ? (a.alertsPerSecond / b.alertsPerSecond).toFixed(2) : 'n/a');
 
+/** `vigil ingest` as its own process with a configuration file; its URL from its first line, its batch counts from /metrics. */
+async function startIngestProcess(config: Record<string, unknown>): Promise<{ url: string; batchesVia(): Promise<{ lease: number; group: number }>; close(): Promise<void> }> {
+  const file = join(mkdtempSync(join(tmpdir(), 'vigil-bench-config-')), 'vigil.yaml');
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/vigil.js', import.meta.url)), 'ingest', '--config', file, '--port', '0', '--host', '127.0.0.1'], {
+    env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`vigil ingest exited (${code}) before listening: ${out}`)));
+  });
+  return {
+    url,
+    async batchesVia() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const count = (via: string) => Number(new RegExp(`^vigil_ingest_batches_delivered_total\\{via="${via}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { lease: count('lease'), group: count('group') };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 installTemporalRuntime();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const startedAll = Date.now();
@@ -243,7 +285,7 @@ const worker = await createVigilWorker(config, { connection: server.env.nativeCo
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, namespace: server.namespace });
-const sink = new TemporalAlertSink(client, connection, { taskQueue, settings: { metricsStepSeconds: 15 }, aggregation: AGGREGATION });
+const sink = new TemporalAlertSink(client, connection, { taskQueue, settings: { metricsStepSeconds: 15 }, aggregation: AGGREGATION, routingLeaseSeconds: LEASE_SECONDS });
 const ingest = createIngestServer({ sink, logger: pino({ level: 'silent' }) });
 const { url } = await ingest.listen(0, '127.0.0.1');
 const post = async (body: string): Promise<{ status: number; text: string }> => {
@@ -383,9 +425,16 @@ try {
   // competes for the CPU with the measurement; dedup, inhibition and the correlator
   // (one candidate per new group) still run on every delivery.
   log(`# throughput: ${THROUGHPUT_SECONDS}s each, concurrency ${CONCURRENCY}`);
-  const tpSink = new TemporalAlertSink(client, connection, { taskQueue, aggregation: { ...AGGREGATION, groupWaitSeconds: 3600 } });
-  const tpIngest = createIngestServer({ sink: tpSink, logger: pino({ level: 'silent' }) });
-  const tpUrl = (await tpIngest.listen(0, '127.0.0.1')).url;
+  // Ingest runs as it is deployed: `vigil ingest` in its own process, configured by a file.
+  const tpAggregation = { ...AGGREGATION, groupWaitSeconds: 3600 };
+  const tpSink = new TemporalAlertSink(client, connection, { taskQueue, aggregation: tpAggregation });
+  const tpIngest = await startIngestProcess({
+    dataDir: mkdtempSync(join(tmpdir(), 'vigil-bench-ingest-')),
+    temporal: { address: server.address, namespace: server.namespace, taskQueue },
+    ingest: { routingLeaseSeconds: LEASE_SECONDS },
+    aggregation: tpAggregation,
+  });
+  const tpUrl = tpIngest.url;
   const tpPost = async (body: string) => {
     const res = await fetch(`${tpUrl}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     await res.text();
@@ -410,20 +459,35 @@ try {
   const startOp = (groupKey: string) =>
     new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, { workflowId: groupIdFor(groupKey), taskQueue, args: [tpSink.groupInput(groupKey)], workflowIdConflictPolicy: 'USE_EXISTING' });
   const phase = <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => (PHASES.has(name) ? fn() : Promise.resolve(undefined));
-  const viaIngest = await phase('ingest', () => closedLoop(THROUGHPUT_SECONDS, CONCURRENCY, async (i) => {
+  /** One untimed batch to each of the 400 groups a phase uses, through the phase's own path. */
+  const warm = async (job: (i: number) => Promise<number>) => {
+    const t = Date.now();
+    const ids = Array.from({ length: 400 }, (_, i) => i);
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = ids.shift(); i !== undefined; i = ids.shift()) await job(i);
+    }));
+    log(`  (warmed 400 groups in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  };
+  /** Batch i of a phase after the warm-up: the same 400 groups, new alerts. */
+  const timed = (job: (i: number) => Promise<number>) => async () => {
+    await warm(job);
+    return closedLoop(THROUGHPUT_SECONDS, CONCURRENCY, (i) => job(400 + i));
+  };
+  const viaIngest = await phase('ingest', timed(async (i) => {
     const { body } = batchFor('tp-ingest', i);
     const status = await tpPost(body);
     if (status !== 202) throw new Error(String(status));
     return 10;
   }));
-  log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99 ${lat(viaIngest)} ms)`);
-  const viaUpdate = await phase('update', () => closedLoop(THROUGHPUT_SECONDS, CONCURRENCY, async (i) => {
+  const via = await tpIngest.batchesVia();
+  log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99 ${lat(viaIngest)} ms); batches under a lease ${via.lease}, asking the group ${via.group} (warm-up included)`);
+  const viaUpdate = await phase('update', timed(async (i) => {
     const { batch } = batchFor('tp-update', i);
     await client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation: startOp(batch.groupKey) });
     return 10;
   }));
   log(`  bare update-with-start: ${rate(viaUpdate)} alerts/s (${viaUpdate?.errors ?? 0} errors, latency p50/p99 ${lat(viaUpdate)} ms)`);
-  const viaSignal = await phase('signal', () => closedLoop(THROUGHPUT_SECONDS, CONCURRENCY, async (i) => {
+  const viaSignal = await phase('signal', timed(async (i) => {
     const { batch } = batchFor('tp-signal', i);
     await client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, {
       workflowId: groupIdFor(batch.groupKey),
@@ -439,13 +503,13 @@ try {
 
   // ---------------- report ----------------
   const out = [
-    `Run ${new Date().toISOString()} — \`node --import tsx bench/alert-storm.ts --alerts ${TOTAL} --seconds ${SECONDS} --services ${SERVICES}\` (Node ${process.version}, ${process.platform}/${process.arch}; embedded dev server, worker and ingest in one process)`,
+    `Run ${new Date().toISOString()} — \`node --import tsx bench/alert-storm.ts --alerts ${TOTAL} --seconds ${SECONDS} --services ${SERVICES}\` (Node ${process.version}, ${process.platform}/${process.arch}; embedded dev server and worker in this process, the storm's ingest server too; the throughput's ingest is a vigil ingest process; lease ${LEASE_SECONDS} s${args['no-correlation'] ? '; --no-correlation: no inhibit rules, no topology merge' : ''})`,
     '',
     ...storm.lines,
     '',
     `| throughput (${THROUGHPUT_SECONDS} s each, ${CONCURRENCY} concurrent senders, 10 alerts per batch, 400 groups, group_wait not reached) | alerts/s | latency p50 / p99 ms | errors |`,
     '|---|---|---|---|',
-    `| ingest HTTP → update-with-start → AlertGroupWorkflow | ${rate(viaIngest)} | ${lat(viaIngest)} | ${viaIngest?.errors ?? ''} |`,
+    `| \`vigil ingest\` process (${via.lease} batches under a routing lease → signalWithStart, ${via.group} asking the group → update-with-start, warm-up included; lease ${LEASE_SECONDS} s) | ${rate(viaIngest)} | ${lat(viaIngest)} | ${viaIngest?.errors ?? ''} |`,
     `| bare client update-with-start (same workflow, same batches) | ${rate(viaUpdate)} | ${lat(viaUpdate)} | ${viaUpdate?.errors ?? ''} |`,
     `| bare client signalWithStart (same workflow, fire and forget) | ${rate(viaSignal)} | ${lat(viaSignal)} | ${viaSignal?.errors ?? ''} |`,
     `| **ratio ingest / bare signalWithStart** | **${ratio(viaIngest, viaSignal)}** (goal ≥ 0.8) | | |`,

@@ -402,7 +402,7 @@ void describe('request handling', () => {
     assert.match(text, /^vigil_ingest_requests_total\{route="unmatched",code="404"\} 1$/m);
     assert.match(text, /^vigil_alerts_received_total\{source="alertmanager",status="firing"\} 1$/m);
     assert.match(text, /^vigil_alerts_received_total\{source="alertmanager",status="resolved"\} 1$/m);
-    assert.match(text, /^vigil_ingest_batches_delivered_total 1$/m);
+    assert.match(text, /^vigil_ingest_batches_delivered_total\{via="group"\} 1$/m);
     assert.match(text, /^vigil_ingest_latency_seconds_count\{route="\/v1\/alerts\/alertmanager"\} 2$/m);
     assert.match(text, /^# TYPE vigil_ingest_latency_seconds histogram$/m);
   });

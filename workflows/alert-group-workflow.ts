@@ -60,6 +60,7 @@ import {
   forwardedAlertsSignal,
   groupStatusQuery,
   incidentClosedSignal,
+  routingLeaseQuery,
   type ForwardedAlerts,
   type GroupSettingsOffer,
   type IncidentClosed,
@@ -106,6 +107,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
   // ---- handlers first ----
   setHandler(groupStatusQuery, () => ({ groupKey: input.groupKey, groupId, settings, state }));
+  setHandler(routingLeaseQuery, () => leaseOf(state) ?? null);
   setHandler(
     deliverAlertsUpdate,
     (batch: AlertBatch, offer?: GroupSettingsOffer) =>

@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
 import type { CorrelateRequest, CorrelateResponse, CorrelatorState } from '../src/aggregation/correlation.js';
 import type { DeliveryResult, GroupState } from '../src/aggregation/group-state.js';
+import type { RoutingLease } from '../src/aggregation/routing-lease.js';
 import type { AggregationSettings } from '../src/aggregation/settings.js';
 import type { Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
 
@@ -52,6 +53,9 @@ export interface GroupSettingsOffer {
 
 /** The group's records: incidents, where each alert went, suppressions. */
 export const groupStatusQuery = defineQuery<GroupStatus>('group-status');
+
+/** The group's routing lease now (src/aggregation/routing-lease.ts); null when it has no current incident. */
+export const routingLeaseQuery = defineQuery<RoutingLease | null>('routing-lease');
 
 /** An incident tells its group (its parent, or a group that merged into it) that it closed. */
 export const incidentClosedSignal = defineSignal<[IncidentClosed]>('incident-closed');

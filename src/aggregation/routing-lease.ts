@@ -20,6 +20,9 @@
 import type { Alert } from '../schemas/alert.js';
 import { currentIncident, type GroupState } from './group-state.js';
 
+/** How long ingest uses a group's lease after the group's last answer (ingest.routingLeaseSeconds). */
+export const DEFAULT_ROUTING_LEASE_SECONDS = 30;
+
 /** More exceptions than this and the lease lists none (null): every batch asks the group. */
 export const MAX_LEASE_EXCEPTIONS = 256;
 

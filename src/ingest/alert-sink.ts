@@ -13,6 +13,8 @@ export interface DeliveredBatch {
   groupKey: string;
   /** Fingerprints of the batch's alerts. */
   fingerprints: string[];
+  /** Who named the incident: the group itself, or its routing lease (the Temporal sink). */
+  via?: 'group' | 'lease';
 }
 
 /** Where accepted alerts go. The Temporal implementation (signalWithStart per group) is written by the lead. */

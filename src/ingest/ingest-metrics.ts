@@ -20,7 +20,8 @@ export function createIngestMetrics(registry: Registry) {
     }),
     batchesDelivered: registry.counter({
       name: 'vigil_ingest_batches_delivered_total',
-      help: 'Alert batches (one per group) handed to the backend.',
+      help: 'Alert batches (one per group) handed to the backend, by who named their incident (group: the group answered; lease: its routing lease did).',
+      labelNames: ['via'] as const,
     }),
   };
 }

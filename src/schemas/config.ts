@@ -3,6 +3,7 @@
  * lives, which MCP servers exist and which of their tools serve which capability.
  * Loaded from YAML (`--config` or $VIGIL_CONFIG) and the environment by src/config.ts.
  */
+import { DEFAULT_ROUTING_LEASE_SECONDS } from '../aggregation/routing-lease.js';
 import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
@@ -115,9 +116,9 @@ export const VigilConfig = z.object({
        * How long ingest answers a group's batches from its routing lease (signalWithStart,
        * no wait for a worker) after the group last answered; 0 = every batch asks the group.
        */
-      routingLeaseSeconds: z.number().nonnegative().default(15),
+      routingLeaseSeconds: z.number().nonnegative().default(DEFAULT_ROUTING_LEASE_SECONDS),
     })
-    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: 15 }),
+    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: DEFAULT_ROUTING_LEASE_SECONDS }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
   /**

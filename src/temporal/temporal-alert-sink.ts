@@ -21,8 +21,8 @@ import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../in
 import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
 import { compileRules, isTarget } from '../aggregation/matchers.js';
-import { promisedIncident, type RoutingLease } from '../aggregation/routing-lease.js';
-import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate } from '../../workflows/messages.js';
+import { DEFAULT_ROUTING_LEASE_SECONDS, promisedIncident, type RoutingLease } from '../aggregation/routing-lease.js';
+import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, routingLeaseQuery } from '../../workflows/messages.js';
 
 function groupHash(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
@@ -51,6 +51,8 @@ interface KnownGroup {
   lease?: RoutingLease;
   /** The lease holds until then (this process's clock). */
   leaseUntilMs: number;
+  /** A background renewal is under way. */
+  renewing?: boolean;
 }
 
 /** Thrown when the group workflow refuses a batch (its update validator): not retryable as is. */
@@ -67,7 +69,7 @@ export interface TemporalAlertSinkOptions {
    * `settings.groupWaitSeconds`, so callers that only set incident settings keep their timing.
    */
   aggregation?: AggregationSettingsInput;
-  /** How long a group's routing lease is used after its answer; 0 = always ask the group. @default 15 */
+  /** How long a group's routing lease is used after its answer; 0 = always ask the group. @default 30 */
   routingLeaseSeconds?: number;
 }
 
@@ -129,7 +131,10 @@ export class TemporalAlertSink implements AlertSink {
     const input = this.groupInput(batch.groupKey);
     const known = this.known.get(input.groupId);
     const promised = known?.lease && known.leaseUntilMs > Date.now() ? promisedIncident(known.lease, batch.alerts, (a) => isTarget(this.rules, a)) : undefined;
-    if (promised) return this.handOver(input, batch, promised);
+    if (promised && known) {
+      this.renewSoon(input.groupId, known);
+      return this.handOver(input, batch, promised);
+    }
     let result: DeliveryResult;
     try {
       const startWorkflowOperation = new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, {
@@ -143,7 +148,7 @@ export class TemporalAlertSink implements AlertSink {
       result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: known ? [batch] : [batch, { settings: this.settings }], startWorkflowOperation });
       this.stats.asked++;
       if (this.known.size >= MAX_KNOWN_GROUPS && !known) this.known.clear();
-      this.known.set(input.groupId, { ...(result.lease ? { lease: result.lease } : {}), leaseUntilMs: Date.now() + (this.opts.routingLeaseSeconds ?? 15) * 1000 });
+      this.known.set(input.groupId, this.leaseFrom(result.lease));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
@@ -155,7 +160,33 @@ export class TemporalAlertSink implements AlertSink {
       const id = r.incidentId ?? result.groupId;
       byIncident.set(id, [...(byIncident.get(id) ?? []), r.fingerprint]);
     }
-    return [...byIncident].map(([incidentId, fingerprints]) => ({ incidentId, groupKey: batch.groupKey, fingerprints }));
+    return [...byIncident].map(([incidentId, fingerprints]) => ({ incidentId, groupKey: batch.groupKey, fingerprints, via: 'group' as const }));
+  }
+
+  private get leaseMs(): number {
+    return (this.opts.routingLeaseSeconds ?? DEFAULT_ROUTING_LEASE_SECONDS) * 1000;
+  }
+
+  private leaseFrom(lease: RoutingLease | null | undefined): KnownGroup {
+    return { ...(lease ? { lease } : {}), leaseUntilMs: Date.now() + this.leaseMs };
+  }
+
+  /**
+   * Past half its life, a lease in use is renewed in the background (a query: no history,
+   * off the request path), so a busy group is not asked synchronously when it runs out.
+   */
+  private renewSoon(groupId: string, known: KnownGroup): void {
+    if (known.renewing || known.leaseUntilMs - Date.now() > this.leaseMs / 2) return;
+    known.renewing = true;
+    this.client.workflow
+      .getHandle(groupId)
+      .query(routingLeaseQuery)
+      .then(
+        (lease) => this.known.set(groupId, this.leaseFrom(lease)),
+        () => {
+          known.renewing = false;
+        },
+      );
   }
 
   /** A batch the lease settles: durably handed over without waiting for the group, answered with the leased incident. */
@@ -172,7 +203,7 @@ export class TemporalAlertSink implements AlertSink {
       throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
     }
     this.stats.leased++;
-    return [{ incidentId, groupKey: batch.groupKey, fingerprints: [...new Set(batch.alerts.map((a) => a.fingerprint))] }];
+    return [{ incidentId, groupKey: batch.groupKey, fingerprints: [...new Set(batch.alerts.map((a) => a.fingerprint))], via: 'lease' }];
   }
 
   ready(): Promise<boolean> {
