@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boundCorrelatorState, correlate, emptyCorrelatorState, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
+import { boundCorrelatorState, correlate, emptyCorrelatorState, inhibitionView, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
 import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
 import { classify, emptyGroupState, prune } from '../src/aggregation/group-state.js';
-import { compileRules, findInhibitor, isTarget, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
-import { leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
+import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
+import { INHIBITION_VIEW_SECONDS, leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings } from '../src/aggregation/settings.js';
 
 void test('matchers follow Alertmanager syntax: =, !=, =~, !~, quoted values, anchored regexes, missing labels read as ""', () => {
@@ -137,9 +137,10 @@ void test('the correlator keeps only the labels its rules read, and its carried 
   assert.equal(small.state, state, 'a state under the bound is kept as it is');
 });
 
-void test('routing lease: the current incident and every fingerprint that would not go there; a batch is promised only when the lease settles all of it', () => {
+void test('routing lease: the current incident, every fingerprint that would not go there and a fresh inhibition view; a batch is promised only when the lease settles all of it', () => {
   const state = emptyGroupState();
-  assert.equal(leaseOf(state), undefined, 'no current incident: the next alert decides one');
+  const now = 1_000_000;
+  assert.equal(leaseOf(state, now), undefined, 'no current incident: the next alert decides one');
   const rec = (fingerprint: string, incidentId: string | null, extra: object = {}) => ({ fingerprint, startsAt: '2025-01-01T00:00:00Z', status: 'firing' as const, labels: {}, incidentId, transitions: [], seenMs: 0, ...extra });
   const inc = (id: string, s: 'pending' | 'open' | 'closed') => ({ id, state: s, ownerGroup: 'g', severity: 'P2' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
   state.incidents.push(inc('i-1', 'closed'), inc('i-2', 'open'));
@@ -149,22 +150,29 @@ void test('routing lease: the current incident and every fingerprint that would 
     muted: rec('muted', null, { suppressed: { reason: 'inhibited', detail: 'x' } }),
     gone: rec('gone', 'i-2', { status: 'resolved' }),
   };
-  const lease = leaseOf(state);
-  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'] });
+  const rules = compileRules([{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }]);
+  // The correlator's view: a critical alert fires on checkout.
+  state.inhibitors = { atMs: now - 10_000, view: inhibitionView(rules, [{ labels: { severity: 'critical', service: 'checkout' } }, { labels: { severity: 'warning', service: 'cart' } }]) };
+  const lease = leaseOf(state, now);
+  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'], inhibitors: { '0': ['["checkout"]'] } });
   if (!lease) return;
 
-  const rules = compileRules([{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: [] }]);
-  const target = (a: { fingerprint: string; labels: Record<string, string> }) => isTarget(rules, a);
-  const firing = (fingerprint: string, severity = 'critical') => ({ fingerprint, status: 'firing' as const, labels: { severity } });
-  assert.equal(promisedIncident(lease, [firing('new'), firing('a')], target), 'i-2', 'new alerts and redeliveries of the incident\'s own');
-  assert.equal(promisedIncident(lease, [firing('new'), firing('old')], target), undefined, 'one alert of an older incident: ask the group');
-  assert.equal(promisedIncident(lease, [firing('muted')], target), undefined);
-  assert.equal(promisedIncident(lease, [firing('gone')], target), undefined);
-  assert.equal(promisedIncident(lease, [{ ...firing('a'), status: 'resolved' }], target), undefined, 'a resolution');
-  assert.equal(promisedIncident(lease, [firing('new', 'warning')], target), undefined, 'a possible inhibition target');
+  const firing = (fingerprint: string, severity = 'critical', service = 'cart') => ({ fingerprint, status: 'firing' as const, labels: { severity, service } });
+  assert.deepEqual(promisedIncident(lease, [firing('new'), firing('a')], rules), { incidentId: 'i-2', suppressed: [] }, 'new alerts and redeliveries of the incident\'s own');
+  assert.deepEqual(promisedIncident(lease, [firing('w1', 'warning', 'checkout'), firing('w2', 'warning', 'cart')], rules), { incidentId: 'i-2', suppressed: ['w1'] }, 'a target is inhibited where a source fires with its equal labels');
+  assert.equal(promisedIncident(lease, [firing('new'), firing('old')], rules), undefined, 'one alert of an older incident: ask the group');
+  assert.equal(promisedIncident(lease, [firing('muted')], rules), undefined);
+  assert.equal(promisedIncident(lease, [firing('gone')], rules), undefined);
+  assert.equal(promisedIncident(lease, [{ ...firing('a'), status: 'resolved' }], rules), undefined, 'a resolution');
+
+  const stale = leaseOf({ ...state, inhibitors: { atMs: now - (INHIBITION_VIEW_SECONDS + 1) * 1000, view: state.inhibitors.view } }, now);
+  assert.equal(stale?.inhibitors, undefined, 'an old view is left out');
+  if (stale) assert.equal(promisedIncident(stale, [firing('w2', 'warning')], rules), undefined, 'then a target asks the group');
+  const both = compileRules([{ source_matchers: ['team=db'], target_matchers: ['team=db'], equal: [] }]);
+  assert.equal(promisedIncident({ ...lease, inhibitors: { '0': [] } }, [{ fingerprint: 'x', status: 'firing', labels: { team: 'db' } }], both), undefined, 'a target that is also a source of its rule asks the group');
 
   for (let i = 0; i <= MAX_LEASE_EXCEPTIONS; i++) state.alerts[`x${i}`] = rec(`x${i}`, 'i-1');
-  const crowded = leaseOf(state);
+  const crowded = leaseOf(state, now);
   assert.equal(crowded?.exceptions, null, 'too many to list');
-  if (crowded) assert.equal(promisedIncident(crowded, [firing('new')], target), undefined, 'then every batch asks the group');
+  if (crowded) assert.equal(promisedIncident(crowded, [firing('new')], rules), undefined, 'then every batch asks the group');
 });

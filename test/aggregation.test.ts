@@ -265,7 +265,7 @@ void test('a malformed batch is refused by the update validator and never enters
   }
 });
 
-void test('under the routing lease, new alerts are answered without waiting for the group and land in the incident the 202 named; a suppressed or resolved fingerprint asks the group', async () => {
+void test('under the routing lease, new alerts and inhibition targets are answered without waiting for the group and go where the 202 said; a resolved fingerprint asks the group', async () => {
   const h = await startAggregationHarness({
     ...FAST,
     inhibitRules: [{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }],
@@ -282,22 +282,30 @@ void test('under the routing lease, new alerts are answered without waiting for 
     const leased = await Promise.all([1, 2, 3].map((i) => h.post(amWebhook(key, [mk(i)]))));
     assert.ok(leased.every((r) => r.status === 202 && r.body.incidents[0]?.id === id), 'answered with the leased incident');
     assert.deepEqual(h.sink.stats, { leased: 3, asked: 1 });
-    const g = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 4, 'the leased alerts in the group');
+    const g = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 4 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the leased alerts routed by the group');
     assert.ok(Object.values(g.state.alerts).every((r) => r.incidentId === id && r.promised === undefined), 'every alert went where the 202 said');
     assert.equal(g.state.counters.promisesBroken, undefined);
     await h.waitIncident(id, (s) => s.alerts.length === 4, 'the incident to hold all four');
 
-    // An inhibition target is for the group to decide, every time.
+    // Targets of the inhibit rule: the lease carries the correlator's view (a critical alert fires on frontend).
     const warning = { labels: { alertname: 'Errors', service: 'frontend', pod: 'fe-w', severity: 'warning' }, startsAt };
     for (let i = 0; i < 2; i++) {
       const r = await h.post(amWebhook(key, [warning]));
       assert.deepEqual(r.body.incidents.map((x) => x.id), [groupIdFor(key)], 'inhibited: no incident');
     }
+    const elsewhere = { labels: { alertname: 'Errors', service: 'cart', pod: 'cart-w', severity: 'warning' }, startsAt };
+    assert.deepEqual((await h.post(amWebhook(key, [elsewhere]))).body.incidents.map((x) => x.id), [id], 'no critical alert on cart: it joins');
+    assert.deepEqual(h.sink.stats, { leased: 6, asked: 1 }, 'all answered from the lease');
+    const after = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 6 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the targets decided by the group');
+    assert.equal(after.state.alerts[fingerprintOf(warning.labels)]?.suppressed?.reason, 'inhibited', 'the group agrees');
+    assert.equal(after.state.alerts[fingerprintOf(elsewhere.labels)]?.incidentId, id);
+    assert.equal(after.state.counters.promisesBroken, undefined, 'every promise kept');
+
     // A resolution, and then the same lifecycle firing again (the record is resolved: an exception of the lease).
     await h.post(amWebhook(key, [mk(1, { status: 'resolved', endsAt: new Date().toISOString() })]));
     const again = await h.post(amWebhook(key, [mk(1)]));
     assert.deepEqual(again.body.incidents.map((x) => x.id), [id]);
-    assert.deepEqual(h.sink.stats, { leased: 3, asked: 5 }, 'targets, resolutions and lease exceptions asked the group');
+    assert.deepEqual(h.sink.stats, { leased: 6, asked: 3 }, 'resolutions and lease exceptions asked the group');
   } finally {
     await h.close();
   }

@@ -107,7 +107,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
   // ---- handlers first ----
   setHandler(groupStatusQuery, () => ({ groupKey: input.groupKey, groupId, settings, state }));
-  setHandler(routingLeaseQuery, () => leaseOf(state) ?? null);
+  setHandler(routingLeaseQuery, () => leaseOf(state, Date.now()) ?? null);
   setHandler(
     deliverAlertsUpdate,
     (batch: AlertBatch, offer?: GroupSettingsOffer) =>
@@ -265,20 +265,20 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
     const answer = result(alerts, routes);
-    if (batch.promisedIncidentId) keptPromises(batch.promisedIncidentId, answer.routes);
+    if (batch.promisedIncidentId) keptPromises(batch.promisedIncidentId, new Set(batch.promisedSuppressed ?? []), answer.routes);
     return answer;
   }
 
-  /** Records the alerts that did not go where ingest's 202 said (the leased incident closed first). */
-  function keptPromises(promised: string, routes: Route[]): void {
-    const broken = routes.filter((r) => r.incidentId !== promised);
+  /** Records the alerts that did not go where ingest's 202 said under the lease (it changed before the group took them). */
+  function keptPromises(incidentId: string, suppressed: ReadonlySet<string>, routes: Route[]): void {
+    const broken = routes.filter((r) => r.incidentId !== (suppressed.has(r.fingerprint) ? null : incidentId));
     if (broken.length === 0) return;
     state.counters.promisesBroken = (state.counters.promisesBroken ?? 0) + broken.length;
     for (const r of broken) {
       const rec = state.alerts[r.fingerprint];
-      if (rec) rec.promised = promised;
+      if (rec) rec.promised = suppressed.has(r.fingerprint) ? 'suppressed' : incidentId;
     }
-    log.warn('alerts did not go to the incident ingest named under the routing lease', { groupId, promised, went: unique(broken.map((r) => r.incidentId ?? 'none')), alerts: broken.length });
+    log.warn('alerts did not go where ingest said under the routing lease', { groupId, incidentId, went: unique(broken.map((r) => r.incidentId ?? 'suppressed')), alerts: broken.length });
   }
 
   function dup(a: Alert): Route {
@@ -299,7 +299,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       seen.add(a.fingerprint);
       out.push(routes.get(a.fingerprint) ?? dup(a));
     }
-    const lease = leaseOf(state);
+    const lease = leaseOf(state, Date.now());
     return { groupId, routes: out, ...(lease ? { lease } : {}) };
   }
 
@@ -551,8 +551,9 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   async function askCorrelator(req: CorrelateRequest): Promise<CorrelateResponse | undefined> {
     const closedIds = [...state.closedToReport];
     try {
-      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}) });
+      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}), ...(rules.length > 0 ? { wantInhibitors: true } : {}) });
       state.closedToReport = state.closedToReport.filter((id) => !closedIds.includes(id));
+      if (answer.inhibitors) state.inhibitors = { atMs: Date.now(), view: answer.inhibitors };
       if (answer.topologyError) log.info('correlation without topology', { groupId, error: answer.topologyError });
       return answer;
     } catch (err) {

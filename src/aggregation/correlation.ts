@@ -8,7 +8,7 @@
  * Pure module: safe to import from workflow code.
  */
 import type { Topology } from '../schemas/telemetry.js';
-import { compileRules, findInhibitor, labelNamesOf, type Inhibition, type LabelledAlert } from './matchers.js';
+import { compileRules, equalKey, findInhibitor, labelNamesOf, matchesAll, type CompiledRule, type Inhibition, type LabelledAlert } from './matchers.js';
 import type { InhibitRule } from './settings.js';
 
 /** "payment calls payments-db": `service` is the candidate's, `other` the linked one. */
@@ -63,12 +63,38 @@ export interface CorrelateRequest {
   closed?: string[];
   /** How long a registered source inhibits without being re-registered. @default 4h */
   sourceTtlSeconds?: number;
+  /** Answer with the inhibition view too (`inhibitors`). */
+  wantInhibitors?: boolean;
 }
 
 export interface CorrelateResponse {
   inhibited: Record<string, Inhibition>;
   /** For a candidate with something left to open: where its alerts go. */
   incident?: { incidentId: string; ownerGroup: string; mergeRule?: string };
+  /** The inhibition view, when asked (InhibitionView). */
+  inhibitors?: InhibitionView;
+}
+
+/**
+ * Per rule index, the `equal` keys (matchers.ts equalKey) of the firing sources of that
+ * rule: a target of the rule is inhibited now exactly when its own key is listed (unless it
+ * also matches the rule's source side). null for a rule with more keys than
+ * MAX_VIEW_KEYS: then the view does not say.
+ */
+export type InhibitionView = Record<string, string[] | null>;
+
+/** Keys per rule beyond which the view of that rule is not listed. */
+export const MAX_VIEW_KEYS = 256;
+
+/** The inhibition view of a set of firing sources under `rules`. */
+export function inhibitionView(rules: readonly CompiledRule[], sources: readonly Pick<SourceEntry, 'labels'>[]): InhibitionView {
+  const view: InhibitionView = {};
+  for (const rule of rules) {
+    const keys = new Set<string>();
+    for (const s of sources) if (matchesAll(rule.source, s.labels)) keys.add(equalKey(rule, s.labels));
+    view[String(rule.index)] = keys.size > MAX_VIEW_KEYS ? null : [...keys];
+  }
+  return view;
 }
 
 const DEFAULT_SOURCE_TTL_SECONDS = 4 * 3600;
@@ -112,6 +138,8 @@ export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: 
       if (hit) response.inhibited[t.fingerprint] = hit.sourceGroup === req.group ? { rule: hit.rule, sourceFingerprint: hit.sourceFingerprint } : hit;
     }
   }
+
+  if (req.wantInhibitors && rules.length > 0) response.inhibitors = inhibitionView(rules, sources);
 
   const cand = req.candidate;
   if (cand && cand.fingerprints.some((fp) => !response.inhibited[fp])) {

@@ -6,6 +6,7 @@
 import type { Alert, Severity } from '../schemas/alert.js';
 import type { AggregationSettings } from './settings.js';
 import type { RoutingLease } from './routing-lease.js';
+import type { InhibitionView } from './correlation.js';
 
 /** What happened to one delivered alert. */
 export type Disposition =
@@ -47,7 +48,7 @@ export interface AlertRecord {
   transitions: number[];
   /** Workflow time it was last delivered. */
   seenMs: number;
-  /** The incident ingest had named for it under a lease, when the alert went elsewhere (the incident had closed). */
+  /** Where ingest's 202 had sent it under a lease (an incident, or `suppressed`), when it went elsewhere. */
   promised?: string;
 }
 
@@ -118,6 +119,8 @@ export interface GroupState {
   counters: GroupCounters;
   /** When the group adopted settings a sender offered (a changed configuration), and which keys changed. */
   settingsChanges?: { atMs: number; changed: string[] }[];
+  /** The correlator's last inhibition view (workflow time of the answer): what the routing lease says of targets. */
+  inhibitors?: { atMs: number; view: InhibitionView };
 }
 
 export interface AlertGroupInput {

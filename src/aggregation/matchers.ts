@@ -112,6 +112,11 @@ export interface Inhibition {
   sourceGroup?: string;
 }
 
+/** The values of a rule's `equal` labels in `labels` (missing = ""), as one key. */
+export function equalKey(rule: Pick<CompiledRule, 'equal'>, labels: Record<string, string>): string {
+  return JSON.stringify(rule.equal.map((l) => labels[l] ?? ''));
+}
+
 /** Is `alert` a possible source of any rule (so others may need to know it fires)? */
 export function isSource(rules: readonly CompiledRule[], alert: LabelledAlert): boolean {
   return rules.some((r) => matchesAll(r.source, alert.labels));

@@ -3,25 +3,33 @@
  * the group workflow, and stay right.
  *
  * Every answer of a group names the incident its new alerts join now (pending, open or
- * linked) and the fingerprints it holds that would *not* go there (suppressed, resolved,
- * or routed to an incident that has closed). Within the lease's lifetime, a batch of
- * firing alerts none of which is an inhibition target or one of those exceptions goes
- * exactly where the group's own routing would send it: to that incident (new alerts join
- * the current incident; a redelivery stays where it is, which is the same incident). So
- * ingest hands such a batch over with signalWithStart (durable once it returns) and
- * answers with the leased incident; anything else asks the group (update-with-start).
+ * linked), the fingerprints it holds that would *not* go there (suppressed, resolved, or
+ * routed to an incident that has closed), and, when the group heard from the correlator
+ * within INHIBITION_VIEW_SECONDS, which targets of each inhibit rule are inhibited now.
+ * Within the lease's lifetime, a batch of firing alerts none of which is one of those
+ * exceptions goes exactly where the group's own routing would send it: an inhibited
+ * target is suppressed, every other alert joins that incident (a redelivery stays where
+ * it is, which is the same incident). So ingest hands such a batch over with
+ * signalWithStart (durable once it returns) and answers from the lease; anything else
+ * asks the group (update-with-start).
  *
- * The one race left is the one the group already had: the incident closes between the
- * answer and the group taking the batch. The alerts then open or join the next incident,
- * like alerts queued for a flush when an incident closes, and the group records the
- * broken promise (`promised` on the alert record, `promisesBroken` in its counters).
+ * The races left are those of any answer given before the group acts: the incident
+ * closes, or an inhibiting alert starts or stops firing, between the answer and the group
+ * taking the batch. The group decides on what holds when it takes the batch, as it
+ * always has for alerts queued for a flush, and records each broken promise (`promised`
+ * on the alert record, `promisesBroken` in its counters).
  * Pure module: safe to import from workflow code.
  */
 import type { Alert } from '../schemas/alert.js';
+import type { InhibitionView } from './correlation.js';
 import { currentIncident, type GroupState } from './group-state.js';
+import { equalKey, matchesAll, type CompiledRule } from './matchers.js';
 
 /** How long ingest uses a group's lease after the group's last answer (ingest.routingLeaseSeconds). */
 export const DEFAULT_ROUTING_LEASE_SECONDS = 30;
+
+/** The correlator's inhibition view goes into a lease only while it is at most this old. */
+export const INHIBITION_VIEW_SECONDS = 30;
 
 /** More exceptions than this and the lease lists none (null): every batch asks the group. */
 export const MAX_LEASE_EXCEPTIONS = 256;
@@ -31,30 +39,49 @@ export interface RoutingLease {
   incidentId: string;
   /** Fingerprints the group holds that would not go there; null when there are too many to list. */
   exceptions: string[] | null;
+  /** Which targets each inhibit rule inhibits now (correlation.ts InhibitionView); absent: ask about targets. */
+  inhibitors?: InhibitionView;
 }
 
-/** The group's lease as of now, or undefined when it has no current incident (the next alert decides one). */
-export function leaseOf(state: GroupState): RoutingLease | undefined {
+/** The group's lease as of `nowMs`, or undefined when it has no current incident (the next alert decides one). */
+export function leaseOf(state: GroupState, nowMs: number): RoutingLease | undefined {
   const current = currentIncident(state);
   if (!current) return undefined;
+  const view = state.inhibitors && nowMs - state.inhibitors.atMs <= INHIBITION_VIEW_SECONDS * 1000 ? { inhibitors: state.inhibitors.view } : {};
   const exceptions: string[] = [];
   for (const rec of Object.values(state.alerts)) {
     if (rec.incidentId === current.id && !rec.suppressed && rec.status === 'firing') continue;
     exceptions.push(rec.fingerprint);
-    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { incidentId: current.id, exceptions: null };
+    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { incidentId: current.id, exceptions: null, ...view };
   }
-  return { incidentId: current.id, exceptions };
+  return { incidentId: current.id, exceptions, ...view };
+}
+
+/** What the lease says of a batch: the incident its alerts join, and which of them are inhibited instead. */
+export interface LeasePromise {
+  incidentId: string;
+  suppressed: string[];
 }
 
 /**
- * The incident a batch goes to under a lease, or undefined when the group must decide:
- * a resolved alert, a possible inhibition target, or a fingerprint the lease lists.
+ * Where a batch goes under a lease, or undefined when the group must decide: a resolved
+ * alert, a fingerprint the lease lists, or an inhibition target the lease's view does not
+ * settle (no view of its rule, or the target also matches the rule's source side).
  */
-export function promisedIncident(lease: RoutingLease, alerts: readonly Pick<Alert, 'fingerprint' | 'status' | 'labels'>[], isInhibitionTarget: (alert: Pick<Alert, 'fingerprint' | 'labels'>) => boolean): string | undefined {
+export function promisedIncident(lease: RoutingLease, alerts: readonly Pick<Alert, 'fingerprint' | 'status' | 'labels'>[], rules: readonly CompiledRule[]): LeasePromise | undefined {
   if (lease.exceptions === null) return undefined;
   const exceptions = new Set(lease.exceptions);
+  const suppressed: string[] = [];
   for (const a of alerts) {
-    if (a.status !== 'firing' || exceptions.has(a.fingerprint) || isInhibitionTarget(a)) return undefined;
+    if (a.status !== 'firing' || exceptions.has(a.fingerprint)) return undefined;
+    let inhibited = false;
+    for (const rule of rules) {
+      if (!matchesAll(rule.target, a.labels)) continue;
+      const keys = lease.inhibitors?.[String(rule.index)];
+      if (!keys || matchesAll(rule.source, a.labels)) return undefined;
+      if (keys.includes(equalKey(rule, a.labels))) inhibited = true;
+    }
+    if (inhibited) suppressed.push(a.fingerprint);
   }
-  return lease.incidentId;
+  return { incidentId: lease.incidentId, suppressed };
 }

@@ -207,8 +207,8 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
       reqLog.error({ err, batches: batches.length }, 'delivery failed; nothing delivered');
       throw new IngestError('VIGIL_DELIVERY_FAILED', 'handing the alerts to the orchestrator failed; retry later', undefined, retry);
     }
-    // A leased batch has one entry; a batch the group answered may be split by incident.
-    const leased = delivered.filter((d) => d.via === 'lease').length;
+    // One batch per group key; its answer may be split by incident.
+    const leased = new Set(delivered.filter((d) => d.via === 'lease').map((d) => d.groupKey)).size;
     if (leased > 0) metrics.batchesDelivered.inc({ via: 'lease' }, leased);
     if (batches.length > leased) metrics.batchesDelivered.inc({ via: 'group' }, batches.length - leased);
 

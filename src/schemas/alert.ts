@@ -32,6 +32,8 @@ export const AlertBatch = z.object({
   note: z.string().max(4000).optional(),
   /** The incident ingest already named for these alerts under the group's routing lease (src/aggregation/routing-lease.ts). */
   promisedIncidentId: z.string().min(1).optional(),
+  /** Of those alerts, the ones the lease said were inhibited (answered as suppressed). */
+  promisedSuppressed: z.array(z.string()).optional(),
 });
 export type AlertBatch = z.infer<typeof AlertBatch>;
 

@@ -20,8 +20,8 @@ import type { VigilConfig } from '../schemas/config.js';
 import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../ingest/alert-sink.js';
 import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
-import { compileRules, isTarget } from '../aggregation/matchers.js';
-import { DEFAULT_ROUTING_LEASE_SECONDS, promisedIncident, type RoutingLease } from '../aggregation/routing-lease.js';
+import { compileRules } from '../aggregation/matchers.js';
+import { DEFAULT_ROUTING_LEASE_SECONDS, promisedIncident, type LeasePromise, type RoutingLease } from '../aggregation/routing-lease.js';
 import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, routingLeaseQuery } from '../../workflows/messages.js';
 
 function groupHash(groupKey: string): string {
@@ -130,7 +130,7 @@ export class TemporalAlertSink implements AlertSink {
   async deliverOne(batch: AlertBatch): Promise<DeliveredBatch[]> {
     const input = this.groupInput(batch.groupKey);
     const known = this.known.get(input.groupId);
-    const promised = known?.lease && known.leaseUntilMs > Date.now() ? promisedIncident(known.lease, batch.alerts, (a) => isTarget(this.rules, a)) : undefined;
+    const promised = known?.lease && known.leaseUntilMs > Date.now() ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
     if (promised && known) {
       this.renewSoon(input.groupId, known);
       return this.handOver(input, batch, promised);
@@ -189,21 +189,30 @@ export class TemporalAlertSink implements AlertSink {
       );
   }
 
-  /** A batch the lease settles: durably handed over without waiting for the group, answered with the leased incident. */
-  private async handOver(input: AlertGroupInput, batch: AlertBatch, incidentId: string): Promise<DeliveredBatch[]> {
+  /**
+   * A batch the lease settles: durably handed over without waiting for the group, and
+   * answered from the lease (inhibited alerts under the group's id, as the group answers).
+   */
+  private async handOver(input: AlertGroupInput, batch: AlertBatch, promise: LeasePromise): Promise<DeliveredBatch[]> {
     try {
       await this.client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, {
         workflowId: input.groupId,
         taskQueue: this.opts.taskQueue,
         args: [input],
         signal: alertsSignal,
-        signalArgs: [{ ...batch, promisedIncidentId: incidentId }],
+        signalArgs: [{ ...batch, promisedIncidentId: promise.incidentId, ...(promise.suppressed.length > 0 ? { promisedSuppressed: promise.suppressed } : {}) }],
       });
     } catch (err) {
       throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
     }
     this.stats.leased++;
-    return [{ incidentId, groupKey: batch.groupKey, fingerprints: [...new Set(batch.alerts.map((a) => a.fingerprint))], via: 'lease' }];
+    const suppressed = new Set(promise.suppressed);
+    const fingerprints = [...new Set(batch.alerts.map((a) => a.fingerprint))];
+    const split: [string, string[]][] = [
+      [promise.incidentId, fingerprints.filter((f) => !suppressed.has(f))],
+      [input.groupId, fingerprints.filter((f) => suppressed.has(f))],
+    ];
+    return split.filter(([, fps]) => fps.length > 0).map(([incidentId, fps]) => ({ incidentId, groupKey: batch.groupKey, fingerprints: fps, via: 'lease' as const }));
   }
 
   ready(): Promise<boolean> {
