@@ -295,3 +295,18 @@ void test('availability moves by one request and request counts by Poisson noise
   assert.ok(flip && flip.score < 3, String(flip?.score));
 });
 
+
+void test('a flawless service losing a few requests in a hundred is an availability dip: the noise floor is that of its failures', () => {
+  // 180 requests a sample, none failing in the fault-free period; 4 of 180 fail during the incident.
+  const base = Array.from({ length: 30 }, () => 100);
+  const volume = { baseline: 180, at: (): number => 180 };
+  const dip = scoreWindow(base, [[T0, 100], [T0 + 300, 97.8]], 'availability_percent', volume);
+  assert.equal(dip?.direction, 'down');
+  assert.ok((dip?.score ?? 0) >= BAND_Z, String(dip?.score));
+  // One failed request in 180 is within one request's worth of noise.
+  const one = scoreWindow(base, [[T0, 100], [T0 + 300, 100 - 100 / 180]], 'availability_percent', volume);
+  assert.ok((one?.score ?? 0) < BAND_Z, String(one?.score));
+  // Without request counts the share's noise is not bounded by counting: the relative floor (1% of the level) stays.
+  const blind = scoreWindow(base, [[T0, 100], [T0 + 300, 97.8]], 'availability_percent');
+  assert.ok((blind?.score ?? 0) < BAND_Z, String(blind?.score));
+});

@@ -112,6 +112,35 @@ export function volumeScale(
 }
 
 /**
+ * The bound of an availability / success share: 100 for a percent, 1 for a fraction
+ * (every baseline value within 0..1); undefined for other metrics.
+ */
+export function shareCapacity(metric: string, baseline: readonly number[]): number | undefined {
+  if (classifyMetric(metric) !== 'availability') return undefined;
+  if (isPercentMetric(metric)) return 100;
+  return baseline.length > 0 && baseline.every((v) => v >= 0 && v <= 1) ? 1 : undefined;
+}
+
+/**
+ * Robust baseline of a series; for an availability share, of its failure share
+ * (capacity minus availability), mirrored back. Spread and MAD are the same either
+ * way, but the relative floor (1% of the level) belongs to the failures: 100% → 97.8%
+ * is 4 failed requests in 180 where there were none, not a 2% wobble of the successes.
+ * Used only where request counts are known, so the volume floor (volumeScale: one
+ * request's worth) still keeps sparse nodes quiet; without them the share's noise
+ * cannot be bounded by counting and the conservative relative floor stays.
+ */
+export function shareBaseline(metric: string, baseline: readonly number[], magnitude: number): { center: number; scale: number } {
+  const cap = shareCapacity(metric, baseline);
+  if (cap === undefined) return robustBaseline(baseline, magnitude);
+  const failures = robustBaseline(
+    baseline.map((v) => cap - v),
+    magnitude,
+  );
+  return { center: cap - failures.center, scale: failures.scale };
+}
+
+/**
  * Scores incident-window points against baseline values. Returns null when the
  * baseline has fewer than 2 points or the window is empty.
  */
@@ -125,7 +154,8 @@ export function scoreWindow(
   let magnitude = 0;
   for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
   for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
-  const base = robustBaseline(baseline, magnitude);
+  // The failure-share floor needs the counting floor beside it (request counts known).
+  const base = volume?.baseline !== undefined ? shareBaseline(metric, baseline, magnitude) : robustBaseline(baseline, magnitude);
   const { center } = base;
   // A scale below one step of the instrument's resolution overstates the change.
   const scale = Math.max(base.scale, resolution([...baseline, ...window.map(([, v]) => v)]));
