@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { alreadyThere, analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
 import { resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, binomialTail, deepestFailingSpans } from '../src/analysis/traces.js';
@@ -309,4 +309,35 @@ void test('a flawless service losing a few requests in a hundred is an availabil
   // Without request counts the share's noise is not bounded by counting: the relative floor (1% of the level) stays.
   const blind = scoreWindow(base, [[T0, 100], [T0 + 300, 97.8]], 'availability_percent');
   assert.ok((blind?.score ?? 0) < BAND_Z, String(blind?.score));
+});
+
+void test('failed requests are pooled over the incident window: two samples losing 2 of 180 each are 4 failures', () => {
+  const base = Array.from({ length: 30 }, () => 100);
+  const volume = { baseline: 180, at: (): number => 180 };
+  const lost2 = 100 - (100 * 2) / 180;
+  const win: [number, number][] = [[T0, lost2], [T0 + 300, lost2], [T0 + 600, 100]];
+  const pooled = pooledShortfall('availability_percent', base, win, 0.1, volume);
+  assert.ok(pooled && pooled.z >= BAND_Z, JSON.stringify(pooled));
+  assert.ok((scoreWindow(base, win, 'availability_percent', volume)?.score ?? 0) >= BAND_Z);
+  // A single failed request over the window is no shortfall; neither is a latency series, or a share without counts.
+  const once: [number, number][] = [[T0, 100 - 100 / 180], [T0 + 300, 100], [T0 + 600, 100]];
+  assert.ok((pooledShortfall('availability_percent', base, once, 0.1, volume)?.z ?? 0) < BAND_Z);
+  assert.equal(pooledShortfall('latency_avg_seconds', base, win, 0.1, volume), undefined);
+  assert.equal(pooledShortfall('availability_percent', base, win, 0.1, undefined), undefined);
+});
+
+void test('a node already failing before the incident began is not reported against the fault-free baseline', () => {
+  const start = T0 + 600;
+  const at = (t: number, v: number): [number, number] => [t, v];
+  const base = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: Array.from({ length: 72 }, (_, i) => at(T0 - 86_400 + i * 300, 100)) };
+  // Two samples before the incident, both at 0%, then three more at 0%: nothing changed when the fault began.
+  const s = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: [at(start - 480, 0), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  const rb = scoreWindow(base.points.map(([, v]) => v), s.points.filter(([t]) => t >= start), s.metric);
+  assert.ok(rb && rb.score >= BAND_Z);
+  assert.equal(alreadyThere(base.points.map(([, v]) => v), s, start, rb), true);
+  assert.equal(analyzeMetricsWithBaseline({ series: [s], baselineSeries: [base], incidentStart: start }).findings.length, 0);
+  // A past that only starts dipping (the fault straddles the sample) still lets the baseline judge.
+  const straddle = { ...s, points: [at(start - 480, 100), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  assert.equal(alreadyThere(base.points.map(([, v]) => v), straddle, start, rb), false);
+  assert.equal(analyzeMetricsWithBaseline({ series: [straddle], baselineSeries: [base], incidentStart: start }).findings[0]?.direction, 'down');
 });

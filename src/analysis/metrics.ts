@@ -141,6 +141,38 @@ export function shareBaseline(metric: string, baseline: readonly number[], magni
 }
 
 /**
+ * The failed requests of an availability share pooled over the incident window, as a
+ * z-score of the shortfall: all window samples' failed requests over all their
+ * requests, against the baseline's mean failure share, on a scale of at least one
+ * request's worth of the pooled volume (and the per-sample scale over √samples). An
+ * error budget burns on the sum, and two samples each losing 2 of 180 requests of a
+ * flawless service are 4 failures, not two one-sample wobbles. Undefined unless the
+ * metric is a share and the requests behind every window sample are known.
+ */
+export function pooledShortfall(
+  metric: string,
+  baseline: readonly number[],
+  window: readonly (readonly [number, number])[],
+  scale: number,
+  volume: WindowVolume | undefined,
+): { z: number; level: number } | undefined {
+  const cap = shareCapacity(metric, baseline);
+  if (cap === undefined || !volume || baseline.length === 0 || window.length === 0) return undefined;
+  let requests = 0;
+  let failed = 0;
+  for (const [t, v] of window) {
+    const n = volume.at(t);
+    if (n === undefined) return undefined;
+    requests += n;
+    failed += n * (cap - v);
+  }
+  if (requests <= 0) return undefined;
+  const level = cap - failed / requests;
+  const ref = baseline.reduce((a, v) => a + v, 0) / baseline.length;
+  return { z: (ref - level) / Math.max(scale / Math.sqrt(window.length), cap / requests), level };
+}
+
+/**
  * Scores incident-window points against baseline values. Returns null when the
  * baseline has fewer than 2 points or the window is empty.
  */
@@ -164,13 +196,16 @@ export function scoreWindow(
   const up = [...z].sort((a, b) => b - a);
   const down = [...z].sort((a, b) => a - b);
   const upScore = Math.max(0, up[rank] ?? 0);
-  const downScore = Math.max(0, -(down[rank] ?? 0));
+  const pooled = pooledShortfall(metric, baseline, window, scale, volume);
+  const downScore = Math.max(0, -(down[rank] ?? 0), pooled?.z ?? 0);
+  const pooledWins = pooled !== undefined && pooled.z > -(down[rank] ?? 0);
   const bad = badDirection(metric);
   const upW = bad === 'down' ? 0.5 : 1;
   const downW = bad === 'up' ? 0.5 : 1;
   const direction: 'up' | 'down' = upScore * upW >= downScore * downW ? 'up' : 'down';
   const raw = direction === 'up' ? upScore * upW : downScore * downW;
-  const level = direction === 'up' ? center + (up[rank] ?? 0) * scale : center + (down[rank] ?? 0) * scale;
+  const level =
+    direction === 'up' ? center + (up[rank] ?? 0) * scale : pooledWins ? (pooled?.level ?? center) : center + (down[rank] ?? 0) * scale;
   const sign = direction === 'up' ? 1 : -1;
   return {
     score: Math.min(raw, MAX_SCORE),
@@ -376,6 +411,28 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
 }
 
 /**
+ * Whether a series' change against the fault-free baseline was already there before
+ * the incident: at least two samples before incidentStart, every one of them outside
+ * the baseline band (BAND_Z) in the same direction as the incident window's change. A
+ * condition that held before the fault began (a node already failing every request)
+ * is no effect of it; only what changed since counts.
+ */
+export function alreadyThere(
+  baseline: readonly number[],
+  s: MetricSeries,
+  incidentStart: number,
+  during: WindowScore,
+  volume?: WindowVolume,
+): boolean {
+  const past = s.points.filter(([t, v]) => t < incidentStart && Number.isFinite(v));
+  if (past.length < 2) return false;
+  return past.every((p) => {
+    const r = scoreWindow(baseline, [p], s.metric, volume);
+    return r !== null && r.direction === during.direction && r.score >= BAND_Z;
+  });
+}
+
+/**
  * Anomalies against a separate fault-free period: each series' incident window is
  * scored against the baseline series with the same service/instance/metric. When
  * the recent past (points before incidentStart) is also available, the score is the
@@ -405,8 +462,10 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
     const rb = scoreWindow(separate, window, s.metric, volumeVsBase(s));
     const rp = scoreWindow(past, window, s.metric, volumeVsPast(s));
     let r: WindowScore | null = rb;
-    // The recent past vetoes only when it is at least as long as the window it judges.
-    if (rb && rp && past.length >= window.length) r = rp.score < rb.score ? rp : rb;
+    // The recent past vetoes when it is at least as long as the window it judges, or
+    // when it already showed the change throughout (alreadyThere).
+    if (rb && rp && (past.length >= window.length || alreadyThere(separate, s, incidentStart, rb, volumeVsBase(s))))
+      r = rp.score < rb.score ? rp : rb;
     else if (!rb) r = rp;
     if (!r) {
       counts.skipped++;
