@@ -341,3 +341,15 @@ void test('a node already failing before the incident began is not reported agai
   assert.equal(alreadyThere(base.points.map(([, v]) => v), straddle, start, rb), false);
   assert.equal(analyzeMetricsWithBaseline({ series: [straddle], baselineSeries: [base], incidentStart: start }).findings[0]?.direction, 'down');
 });
+
+void test('a sparse node failing its few requests before the incident began is judged on those samples together', () => {
+  const start = T0 + 600;
+  const at = (t: number, v: number): [number, number] => [t, v];
+  const flawless = Array.from({ length: 72 }, () => 100);
+  // Two requests a sample: one sample at 0% is two failed requests (below the band alone), two samples are four.
+  const volume = { baseline: 2, at: (): number => 2 };
+  const s = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: [at(start - 480, 0), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  const rb = scoreWindow(flawless, s.points.filter(([t]) => t >= start), s.metric, volume);
+  assert.ok(rb && rb.score >= BAND_Z, String(rb?.score));
+  assert.equal(alreadyThere(flawless, s, start, rb, volume), true);
+});

@@ -412,8 +412,9 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
 
 /**
  * Whether a series' change against the fault-free baseline was already there before
- * the incident: at least two samples before incidentStart, every one of them outside
- * the baseline band (BAND_Z) in the same direction as the incident window's change. A
+ * the incident: at least two samples before incidentStart that, scored together as a
+ * window, lie outside the baseline band (BAND_Z) in the same direction as the incident
+ * window's change, each of them at least one scale unit off in that direction. A
  * condition that held before the fault began (a node already failing every request)
  * is no effect of it; only what changed since counts.
  */
@@ -426,9 +427,11 @@ export function alreadyThere(
 ): boolean {
   const past = s.points.filter(([t, v]) => t < incidentStart && Number.isFinite(v));
   if (past.length < 2) return false;
+  const whole = scoreWindow(baseline, past, s.metric, volume);
+  if (!whole || whole.direction !== during.direction || whole.score < BAND_Z) return false;
   return past.every((p) => {
     const r = scoreWindow(baseline, [p], s.metric, volume);
-    return r !== null && r.direction === during.direction && r.score >= BAND_Z;
+    return r !== null && r.direction === during.direction && r.score >= 1;
   });
 }
 
