@@ -7,6 +7,7 @@ import {
   callerInducedDemand,
   explainedShare,
   focusOnSymptom,
+  latencyCoveredBy,
   onsetFactor,
   personalizedPageRank,
   propagationFactor,
@@ -257,6 +258,23 @@ void test('a caller whose callees all slowed together is suspected: they share i
   assert.equal(one.size, 0);
   const two = sharedCallers(graph, new Map([['email', 1], ['payment', 0.6]]), new Map([['email', { latency: 1 }], ['payment', { latency: 0.6 }]]));
   assert.deepEqual(two.get('checkout'), { callees: ['email', 'payment'], strength: 0.6 });
+});
+
+void test('a callee whose latency rise covers its caller\'s is the cause, however their z-scores compare', () => {
+  // search's tight baseline makes +0.30 s a z of 995; its table's loose one makes +0.28 s a z of 200.
+  const topology = topo([['site', 'search'], ['search', 'table'], ['site', 'cart']]);
+  const lat = (service: string, score: number, baseline: number, level: number): Finding => ({ ...metric(service, 'latency_avg_seconds', score, T0 + 60), baseline, level });
+  const evidence = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.291), lat('site', 160, 0.09, 0.54)])];
+  const covered = latencyCoveredBy(evidence, buildGraph(topology, evidence));
+  assert.ok((covered.get('table')?.[0]?.share ?? 0) > 0.9);
+  assert.equal(covered.get('table')?.[0]?.caller, 'search');
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'table', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked[0]?.reasons.some((r) => /search is slow waiting for table/.test(r)));
+  // A callee that added a small part of its caller's rise covers nothing: the caller keeps its own slowness.
+  const own = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.05), lat('site', 160, 0.09, 0.54)])];
+  assert.equal(latencyCoveredBy(own, buildGraph(topology, own)).has('table'), false);
+  assert.equal(rankCandidates({ evidence: own, topology, alertedServices: ['site'], incidentStart: T0 })[0]?.service, 'search');
 });
 
 void test('on real labelled cases the true service is in the top 3', () => {

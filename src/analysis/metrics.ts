@@ -204,8 +204,9 @@ export function scoreWindow(
   const downW = bad === 'up' ? 0.5 : 1;
   const direction: 'up' | 'down' = upScore * upW >= downScore * downW ? 'up' : 'down';
   const raw = direction === 'up' ? upScore * upW : downScore * downW;
-  const level =
-    direction === 'up' ? center + (up[rank] ?? 0) * scale : pooledWins ? (pooled?.level ?? center) : center + (down[rank] ?? 0) * scale;
+  // The window value the score came from (its z-score is the rank's).
+  const at = (zr: number | undefined): number => window[z.indexOf(zr ?? Number.NaN)]?.[1] ?? center;
+  const level = direction === 'up' ? at(up[rank]) : pooledWins ? (pooled?.level ?? center) : at(down[rank]);
   const sign = direction === 'up' ? 1 : -1;
   return {
     score: Math.min(raw, MAX_SCORE),
@@ -342,6 +343,8 @@ function toFinding(s: MetricSeries, r: WindowScore, separate: boolean, baseline:
     onset: r.onset,
     summary: `${describe(s, r, separate)}${saturated ? `; saturated at ${Math.round((100 * r.level) / cap)}% of its limit` : ''}`,
     direction: r.direction,
+    baseline: r.center,
+    level: r.level,
   };
 }
 

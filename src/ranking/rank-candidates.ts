@@ -518,6 +518,61 @@ export function sharedCallers(
   return out;
 }
 
+/**
+ * Per service and latency metric, the time its latency rose by during the incident
+ * (level minus baseline, in the metric's unit; the largest over instances).
+ */
+export function addedLatency(evidence: readonly SourceEvidence[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const ev of evidence) {
+    if (ev.source !== 'metrics') continue;
+    for (const f of ev.findings) {
+      if (classifyMetric(f.indicator) !== 'latency' || f.direction !== 'up' || f.baseline === undefined || f.level === undefined) continue;
+      const added = f.level - f.baseline;
+      if (!(added > 0)) continue;
+      const m = out.get(f.service) ?? new Map<string, number>();
+      m.set(f.indicator, Math.max(m.get(f.indicator) ?? 0, added));
+      out.set(f.service, m);
+    }
+  }
+  return out;
+}
+
+/** Share of a caller's latency rise a callee covers to count as the callee's. @default 0.5 */
+export const COVERED_SHARE = 0.5;
+
+/**
+ * Callees whose added latency covers most of a caller's: a caller waits for its
+ * callee, so when the callee's latency rose by most of the time the caller's rose by
+ * (the same metric, in seconds), the caller's slowness is the callee's, however their
+ * z-scores compare (a tight baseline on the caller, a loose one on the callee make the
+ * caller look far more anomalous). Returns callee → the caller and the covered share
+ * (mean over the latency metrics both report of min(1, callee's rise / caller's)),
+ * for shares of at least COVERED_SHARE; the best-covered caller per callee.
+ */
+export function latencyCoveredBy(evidence: readonly SourceEvidence[], graph: Graph): Map<string, { caller: string; share: number }[]> {
+  const added = addedLatency(evidence);
+  const out = new Map<string, { caller: string; share: number }[]>();
+  for (const caller of graph.nodes) {
+    const mine = added.get(caller);
+    if (!mine) continue;
+    for (const callee of graph.callees.get(caller) ?? []) {
+      const theirs = added.get(callee);
+      if (!theirs) continue;
+      const shares: number[] = [];
+      for (const [metric, rise] of mine) {
+        const t = theirs.get(metric);
+        if (t !== undefined) shares.push(Math.min(1, t / rise));
+      }
+      if (shares.length === 0) continue;
+      const share = shares.reduce((a, b) => a + b, 0) / shares.length;
+      if (share < COVERED_SHARE) continue;
+      out.set(callee, [...(out.get(callee) ?? []), { caller, share }]);
+    }
+  }
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
@@ -532,10 +587,27 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const anomaly = combinedAnomaly(strengths);
   const shared = sharedCallers(graph, anomaly, profiles);
   for (const [svc, v] of shared) anomaly.set(svc, Math.max(anomaly.get(svc) ?? 0, v.strength));
+  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
+  // A callee whose slowdown covers its caller's is as anomalous as the caller's slowness it causes
+  // (to a fixed point, so it passes down a chain of waiting callers).
+  const covered = latencyCoveredBy(evidence, graph);
+  const lifted = new Map<string, { caller: string; share: number }>();
+  for (let changed = true, pass = 0; changed && pass < graph.nodes.length; pass++) {
+    changed = false;
+    for (const [callee, callers] of [...covered].sort((a, b) => cmp(a[0], b[0])))
+      for (const { caller, share } of callers) {
+        if (calleeExplains(caller, callee, onsets, explanation) <= 0) continue;
+        const v = (anomaly.get(caller) ?? 0) * share;
+        if (v > (anomaly.get(callee) ?? 0) + 1e-12) {
+          anomaly.set(callee, v);
+          lifted.set(callee, { caller, share });
+          changed = true;
+        }
+      }
+  }
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
   const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
-  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
   // The walk follows explanations of kind, not of time: onsets in coarse or sampled data are
   // too noisy to cut edges of the walk, and onsetFactor already weighs them.
   const ppr = personalizedPageRank(graph, anomaly, {
@@ -605,6 +677,9 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
+    const waited = lifted.get(svc);
+    if (waited)
+      reasons.push(`${svc}'s latency rose by ${Math.round(100 * waited.share)}% of what its caller ${waited.caller}'s rose by: ${waited.caller} is slow waiting for ${svc}`);
     const together = shared.get(svc);
     if (together) reasons.push(`${together.callees.length} of its ${(graph.callees.get(svc) ?? []).length} callees (${together.callees.join(', ')}) slowed together: what they share is ${svc}`);
     reasons.push(...(setAside.get(svc) ?? []));
