@@ -8,6 +8,7 @@ import {
   explainedShare,
   focusOnSymptom,
   latencyCoveredBy,
+  notWaitedOn,
   onsetFactor,
   personalizedPageRank,
   propagationFactor,
@@ -275,6 +276,30 @@ void test('a callee whose latency rise covers its caller\'s is the cause, howeve
   const own = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.05), lat('site', 160, 0.09, 0.54)])];
   assert.equal(latencyCoveredBy(own, buildGraph(topology, own)).has('table'), false);
   assert.equal(rankCandidates({ evidence: own, topology, alertedServices: ['site'], incidentStart: T0 })[0]?.service, 'search');
+});
+
+void test('a callee that got ten times slower than its caller is not waited on: the caller\'s slowness is not traced down that edge', () => {
+  // site got 0.2 s slower; the workflow it starts got 2.7 s slower (asynchronous), payment 0.2 s (waited on).
+  const topology = topo([['site', 'workflow'], ['workflow', 'step'], ['site', 'payment']]);
+  const lat = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
+    ...metric(service, indicator, score, T0 + 60),
+    baseline,
+    level,
+  });
+  const evidence = [
+    metrics([
+      lat('site', 'latency_p90_seconds', 30, 0.26, 0.49),
+      lat('workflow', 'latency_p50_seconds', 25, 1.24, 3.98),
+      lat('step', 'latency_p50_seconds', 51, 0.38, 2.96),
+      lat('payment', 'latency_p50_seconds', 32, 0.2, 0.43),
+    ]),
+  ];
+  const async = notWaitedOn(evidence, buildGraph(topology, evidence));
+  assert.deepEqual([...async], ['site → workflow']);
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'payment', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked.find((c) => c.service === 'step')?.reasons.some((r) => /no chain of anomalous calls/.test(r)));
+  assert.ok(ranked.find((c) => c.service === 'workflow')?.reasons.some((r) => /site: they do not wait on it/.test(r)));
 });
 
 void test('on real labelled cases the true service is in the top 3', () => {

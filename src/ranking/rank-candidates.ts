@@ -37,7 +37,7 @@
 import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
 import type { Topology } from '../schemas/telemetry.js';
 import { badDirection, classifyMetric, isDemandMetric, SATURATION_SUFFIX } from '../analysis/metrics.js';
-import { clockTime, formatNumber } from '../analysis/robust-stats.js';
+import { clockTime, formatNumber, median } from '../analysis/robust-stats.js';
 
 export const SOURCE_WEIGHT: Record<SourceEvidence['source'], number> = {
   metrics: 1,
@@ -474,6 +474,16 @@ export function callerInducedDemand(
   return out;
 }
 
+/** The graph without the given `caller → callee` edges (nodes kept). */
+export function withoutEdges(graph: Graph, drop: ReadonlySet<string>): Graph {
+  if (drop.size === 0) return graph;
+  const callees = new Map<string, string[]>();
+  const callers = new Map<string, string[]>();
+  for (const [a, cs] of graph.callees) callees.set(a, cs.filter((c) => !drop.has(`${a} → ${c}`)));
+  for (const [b, ps] of graph.callers) callers.set(b, ps.filter((p) => !drop.has(`${p} → ${b}`)));
+  return { nodes: graph.nodes, callees, callers };
+}
+
 /** Evidence without the given findings. */
 function withoutFindings(evidence: readonly SourceEvidence[], drop: ReadonlyMap<string, unknown>): SourceEvidence[] {
   if (drop.size === 0) return [...evidence];
@@ -573,6 +583,33 @@ export function latencyCoveredBy(evidence: readonly SourceEvidence[], graph: Gra
   return out;
 }
 
+/** How many times its caller's latency rise a callee's must be to be no synchronous wait of the caller. @default 10 */
+export const NOT_WAITED_RATIO = 10;
+
+/**
+ * Call edges the caller does not wait on: the callee's latency rose by an order of
+ * magnitude (NOT_WAITED_RATIO) more than its caller's (the median rise over each
+ * one's latency findings, in seconds). A caller that waits for its callee gets at
+ * least about as much slower; one that did not is calling it asynchronously (a
+ * workflow it starts, a queue it feeds) or for a sliver of its requests, so the
+ * callee's slowness does not explain the caller's, nor can the caller's symptom be
+ * traced down that edge. Keys are `caller → callee`.
+ */
+export function notWaitedOn(evidence: readonly SourceEvidence[], graph: Graph): Set<string> {
+  const rise = new Map<string, number>();
+  for (const [svc, m] of addedLatency(evidence)) rise.set(svc, median([...m.values()]));
+  const out = new Set<string>();
+  for (const caller of graph.nodes) {
+    const mine = rise.get(caller);
+    if (mine === undefined) continue;
+    for (const callee of graph.callees.get(caller) ?? []) {
+      const theirs = rise.get(callee);
+      if (theirs !== undefined && theirs > NOT_WAITED_RATIO * mine) out.add(`${caller} → ${callee}`);
+    }
+  }
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
@@ -607,11 +644,14 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   }
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
-  const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
+  const async = notWaitedOn(evidence, graph);
+  const waitedGraph = withoutEdges(graph, async);
+  const reach = alertedKnown.length > 0 ? anomalousReach(waitedGraph, alertedKnown, anomaly) : null;
   // The walk follows explanations of kind, not of time: onsets in coarse or sampled data are
   // too noisy to cut edges of the walk, and onsetFactor already weighs them.
   const ppr = personalizedPageRank(graph, anomaly, {
-    explains: (caller, callee) => calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
+    explains: (caller, callee) =>
+      async.has(`${caller} → ${callee}`) ? 0 : calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
   });
   let pprMax = 0;
   for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);
@@ -677,6 +717,9 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
+    const notWaited = (graph.callers.get(svc) ?? []).filter((c) => async.has(`${c} → ${svc}`));
+    if (notWaited.length > 0)
+      reasons.push(`${svc}'s latency rose ${NOT_WAITED_RATIO}× more than that of its caller(s) ${notWaited.join(', ')}: they do not wait on it, so their slowness is not its doing`);
     const waited = lifted.get(svc);
     if (waited)
       reasons.push(`${svc}'s latency rose by ${Math.round(100 * waited.share)}% of what its caller ${waited.caller}'s rose by: ${waited.caller} is slow waiting for ${svc}`);
