@@ -674,7 +674,11 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const services = [...new Set([...anomaly.keys()])].sort(cmp);
   for (const svc of services) {
     const own = anomaly.get(svc) ?? 0;
-    const prop = propagationFactor(svc, anomaly, onsets, graph, explanation);
+    // The callees that slowed together are the evidence against their shared caller, not an
+    // explanation of it, unless one's own rise covers the caller's (latencyCoveredBy).
+    const together = shared.get(svc);
+    const evidenceOnly = (together?.callees ?? []).filter((c) => !(covered.get(c) ?? []).some((x) => x.caller === svc));
+    const prop = propagationFactor(svc, anomaly, onsets, withoutEdges(graph, new Set(evidenceOnly.map((c) => `${svc} → ${c}`))), explanation);
     const onF = onsetFactor(svc, onsets);
     const pathF = reach && !reach.has(svc) ? OFF_PATH_FACTOR : 1;
     const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
@@ -723,7 +727,6 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     const waited = lifted.get(svc);
     if (waited)
       reasons.push(`${svc}'s latency rose by ${Math.round(100 * waited.share)}% of what its caller ${waited.caller}'s rose by: ${waited.caller} is slow waiting for ${svc}`);
-    const together = shared.get(svc);
     if (together) reasons.push(`${together.callees.length} of its ${(graph.callees.get(svc) ?? []).length} callees (${together.callees.join(', ')}) slowed together: what they share is ${svc}`);
     reasons.push(...(setAside.get(svc) ?? []));
     if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);
