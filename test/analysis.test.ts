@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { alreadyThere, analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
 import { resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
-import { analyzeTraces, binomialTail, deepestFailingSpans } from '../src/analysis/traces.js';
+import { analyzeTraces, binomialTail, deepestFailingSpans, missingCalls, indexTraces } from '../src/analysis/traces.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
 import type { LogRecord, MetricSeries, Span } from '../src/schemas/telemetry.js';
 
@@ -352,4 +352,28 @@ void test('a sparse node failing its few requests before the incident began is j
   const rb = scoreWindow(flawless, s.points.filter(([t]) => t >= start), s.metric, volume);
   assert.ok(rb && rb.score >= BAND_Z, String(rb?.score));
   assert.equal(alreadyThere(flawless, s, start, rb, volume), true);
+});
+
+void test('an operation that stops making the calls it always made is flagged in its own service, with no error status or slowdown', () => {
+  // checkout's PlaceOrder always charges (payment) and ships (shipping); during the incident most orders return before charging.
+  const order = (trace: string, t: number, complete: boolean): Span[] => [
+    { ...span(trace, `${trace}a`, null, 'frontend', t, 50, null), operation: 'PlaceOrder' },
+    { ...span(trace, `${trace}b`, `${trace}a`, 'checkout', t, 40, null), operation: 'PlaceOrder' },
+    { ...span(trace, `${trace}c`, `${trace}b`, 'cart', t, 5, null), operation: 'GetCart' },
+    ...(complete
+      ? [{ ...span(trace, `${trace}d`, `${trace}b`, 'payment', t, 5, null), operation: 'Charge' }, { ...span(trace, `${trace}e`, `${trace}b`, 'shipping', t, 5, null), operation: 'ShipOrder' }]
+      : []),
+  ];
+  const baselineSpans = Array.from({ length: 20 }, (_, i) => order(`b${i}`, T0 - 3600 + i * 10, true)).flat();
+  const spans = Array.from({ length: 6 }, (_, i) => order(`t${i}`, T0 + i * 10, i === 0)).flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  assert.deepEqual(found.map((m) => [m.service, m.operation, m.missing, m.n]), [['checkout', 'PlaceOrder', 5, 6]]);
+  assert.deepEqual(found[0]?.calls, ['cart GetCart', 'payment Charge', 'shipping ShipOrder']);
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  const f = ev.findings.find((x) => x.id.endsWith(':missing-calls'));
+  assert.equal(f?.service, 'checkout');
+  assert.match(f?.summary ?? '', /made fewer of its usual calls: 5 of 6 during the incident/);
+  // One short call tree in six is within what sampling and window edges do.
+  const one = Array.from({ length: 6 }, (_, i) => order(`u${i}`, T0 + i * 10, i !== 0)).flat();
+  assert.equal(missingCalls(indexTraces(baselineSpans), () => true, indexTraces(one), () => true).length, 0);
 });
