@@ -377,3 +377,21 @@ void test('an operation that stops making the calls it always made is flagged in
   const one = Array.from({ length: 6 }, (_, i) => order(`u${i}`, T0 + i * 10, i !== 0)).flat();
   assert.equal(missingCalls(indexTraces(baselineSpans), () => true, indexTraces(one), () => true).length, 0);
 });
+
+void test('a call tree cut short right after a call into another service points at that service too', () => {
+  // checkout's PrepOrderItems always gets a product (through its own client span) then converts currency; during
+  // the incident it stops right after the product call came back.
+  const prep = (trace: string, t: number, complete: boolean): Span[] => [
+    { ...span(trace, `${trace}a`, null, 'checkout', t, 40, null), operation: 'PrepOrderItems' },
+    { ...span(trace, `${trace}b`, `${trace}a`, 'checkout', t, 10, null), operation: 'catalog.GetProduct' },
+    { ...span(trace, `${trace}c`, `${trace}b`, 'catalog', t + 0.001, 8, null), operation: 'GetProduct' },
+    ...(complete ? [{ ...span(trace, `${trace}d`, `${trace}a`, 'checkout', t + 0.02, 10, null), operation: 'ConvertCurrency' }] : []),
+  ];
+  const baselineSpans = Array.from({ length: 20 }, (_, i) => prep(`b${i}`, T0 - 3600 + i * 10, true)).flat();
+  const spans = Array.from({ length: 5 }, (_, i) => prep(`t${i}`, T0 + i * 10, false)).flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  assert.equal(found[0]?.lastCallee, 'catalog');
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after')));
+  assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
+});
