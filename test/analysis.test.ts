@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { alreadyThere, analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
 import { resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
-import { analyzeTraces, binomialTail, deepestFailingSpans } from '../src/analysis/traces.js';
+import { analyzeTraces, binomialTail, deepestFailingSpans, missingCalls, indexTraces } from '../src/analysis/traces.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
 import type { LogRecord, MetricSeries, Span } from '../src/schemas/telemetry.js';
 
@@ -295,3 +295,103 @@ void test('availability moves by one request and request counts by Poisson noise
   assert.ok(flip && flip.score < 3, String(flip?.score));
 });
 
+
+void test('a flawless service losing a few requests in a hundred is an availability dip: the noise floor is that of its failures', () => {
+  // 180 requests a sample, none failing in the fault-free period; 4 of 180 fail during the incident.
+  const base = Array.from({ length: 30 }, () => 100);
+  const volume = { baseline: 180, at: (): number => 180 };
+  const dip = scoreWindow(base, [[T0, 100], [T0 + 300, 97.8]], 'availability_percent', volume);
+  assert.equal(dip?.direction, 'down');
+  assert.ok((dip?.score ?? 0) >= BAND_Z, String(dip?.score));
+  // One failed request in 180 is within one request's worth of noise.
+  const one = scoreWindow(base, [[T0, 100], [T0 + 300, 100 - 100 / 180]], 'availability_percent', volume);
+  assert.ok((one?.score ?? 0) < BAND_Z, String(one?.score));
+  // Without request counts the share's noise is not bounded by counting: the relative floor (1% of the level) stays.
+  const blind = scoreWindow(base, [[T0, 100], [T0 + 300, 97.8]], 'availability_percent');
+  assert.ok((blind?.score ?? 0) < BAND_Z, String(blind?.score));
+});
+
+void test('failed requests are pooled over the incident window: two samples losing 2 of 180 each are 4 failures', () => {
+  const base = Array.from({ length: 30 }, () => 100);
+  const volume = { baseline: 180, at: (): number => 180 };
+  const lost2 = 100 - (100 * 2) / 180;
+  const win: [number, number][] = [[T0, lost2], [T0 + 300, lost2], [T0 + 600, 100]];
+  const pooled = pooledShortfall('availability_percent', base, win, 0.1, volume);
+  assert.ok(pooled && pooled.z >= BAND_Z, JSON.stringify(pooled));
+  assert.ok((scoreWindow(base, win, 'availability_percent', volume)?.score ?? 0) >= BAND_Z);
+  // A single failed request over the window is no shortfall; neither is a latency series, or a share without counts.
+  const once: [number, number][] = [[T0, 100 - 100 / 180], [T0 + 300, 100], [T0 + 600, 100]];
+  assert.ok((pooledShortfall('availability_percent', base, once, 0.1, volume)?.z ?? 0) < BAND_Z);
+  assert.equal(pooledShortfall('latency_avg_seconds', base, win, 0.1, volume), undefined);
+  assert.equal(pooledShortfall('availability_percent', base, win, 0.1, undefined), undefined);
+});
+
+void test('a node already failing before the incident began is not reported against the fault-free baseline', () => {
+  const start = T0 + 600;
+  const at = (t: number, v: number): [number, number] => [t, v];
+  const base = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: Array.from({ length: 72 }, (_, i) => at(T0 - 86_400 + i * 300, 100)) };
+  // Two samples before the incident, both at 0%, then three more at 0%: nothing changed when the fault began.
+  const s = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: [at(start - 480, 0), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  const rb = scoreWindow(base.points.map(([, v]) => v), s.points.filter(([t]) => t >= start), s.metric);
+  assert.ok(rb && rb.score >= BAND_Z);
+  assert.equal(alreadyThere(base.points.map(([, v]) => v), s, start, rb), true);
+  assert.equal(analyzeMetricsWithBaseline({ series: [s], baselineSeries: [base], incidentStart: start }).findings.length, 0);
+  // A past that only starts dipping (the fault straddles the sample) still lets the baseline judge.
+  const straddle = { ...s, points: [at(start - 480, 100), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  assert.equal(alreadyThere(base.points.map(([, v]) => v), straddle, start, rb), false);
+  assert.equal(analyzeMetricsWithBaseline({ series: [straddle], baselineSeries: [base], incidentStart: start }).findings[0]?.direction, 'down');
+});
+
+void test('a sparse node failing its few requests before the incident began is judged on those samples together', () => {
+  const start = T0 + 600;
+  const at = (t: number, v: number): [number, number] => [t, v];
+  const flawless = Array.from({ length: 72 }, () => 100);
+  // Two requests a sample: one sample at 0% is two failed requests (below the band alone), two samples are four.
+  const volume = { baseline: 2, at: (): number => 2 };
+  const s = { service: 'lb_remote', instance: '', metric: 'availability_percent', points: [at(start - 480, 0), at(start - 180, 0), at(start + 120, 0), at(start + 420, 0), at(start + 720, 0)] };
+  const rb = scoreWindow(flawless, s.points.filter(([t]) => t >= start), s.metric, volume);
+  assert.ok(rb && rb.score >= BAND_Z, String(rb?.score));
+  assert.equal(alreadyThere(flawless, s, start, rb, volume), true);
+});
+
+void test('an operation that stops making the calls it always made is flagged in its own service, with no error status or slowdown', () => {
+  // checkout's PlaceOrder always charges (payment) and ships (shipping); during the incident most orders return before charging.
+  const order = (trace: string, t: number, complete: boolean): Span[] => [
+    { ...span(trace, `${trace}a`, null, 'frontend', t, 50, null), operation: 'PlaceOrder' },
+    { ...span(trace, `${trace}b`, `${trace}a`, 'checkout', t, 40, null), operation: 'PlaceOrder' },
+    { ...span(trace, `${trace}c`, `${trace}b`, 'cart', t, 5, null), operation: 'GetCart' },
+    ...(complete
+      ? [{ ...span(trace, `${trace}d`, `${trace}b`, 'payment', t, 5, null), operation: 'Charge' }, { ...span(trace, `${trace}e`, `${trace}b`, 'shipping', t, 5, null), operation: 'ShipOrder' }]
+      : []),
+  ];
+  const baselineSpans = Array.from({ length: 20 }, (_, i) => order(`b${i}`, T0 - 3600 + i * 10, true)).flat();
+  const spans = Array.from({ length: 6 }, (_, i) => order(`t${i}`, T0 + i * 10, i === 0)).flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  assert.deepEqual(found.map((m) => [m.service, m.operation, m.missing, m.n]), [['checkout', 'PlaceOrder', 5, 6]]);
+  assert.deepEqual(found[0]?.calls, ['cart GetCart', 'payment Charge', 'shipping ShipOrder']);
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  const f = ev.findings.find((x) => x.id.endsWith(':missing-calls'));
+  assert.equal(f?.service, 'checkout');
+  assert.match(f?.summary ?? '', /made fewer of its usual calls: 5 of 6 during the incident/);
+  // One short call tree in six is within what sampling and window edges do.
+  const one = Array.from({ length: 6 }, (_, i) => order(`u${i}`, T0 + i * 10, i !== 0)).flat();
+  assert.equal(missingCalls(indexTraces(baselineSpans), () => true, indexTraces(one), () => true).length, 0);
+});
+
+void test('a call tree cut short right after a call into another service points at that service too', () => {
+  // checkout's PrepOrderItems always gets a product (through its own client span) then converts currency; during
+  // the incident it stops right after the product call came back.
+  const prep = (trace: string, t: number, complete: boolean): Span[] => [
+    { ...span(trace, `${trace}a`, null, 'checkout', t, 40, null), operation: 'PrepOrderItems' },
+    { ...span(trace, `${trace}b`, `${trace}a`, 'checkout', t, 10, null), operation: 'catalog.GetProduct' },
+    { ...span(trace, `${trace}c`, `${trace}b`, 'catalog', t + 0.001, 8, null), operation: 'GetProduct' },
+    ...(complete ? [{ ...span(trace, `${trace}d`, `${trace}a`, 'checkout', t + 0.02, 10, null), operation: 'ConvertCurrency' }] : []),
+  ];
+  const baselineSpans = Array.from({ length: 20 }, (_, i) => prep(`b${i}`, T0 - 3600 + i * 10, true)).flat();
+  const spans = Array.from({ length: 5 }, (_, i) => prep(`t${i}`, T0 + i * 10, false)).flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  assert.equal(found[0]?.lastCallee, 'catalog');
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after')));
+  assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
+});

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { bindAllCapabilities } from '../src/config.js';
 import { simulateIncident } from '../src/dev/simulate-incident.js';
 import { judgeHypothesis } from '../src/hypothesis/judge-hypothesis.js';
-import type { MetricSeries } from '../src/schemas/telemetry.js';
+import type { MetricSeries, Span } from '../src/schemas/telemetry.js';
 import { rerankWithHypotheses } from '../src/hypothesis/rerank.js';
 import { SimulatorModel } from '../src/simulator/index.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
@@ -104,6 +104,24 @@ void test('re-ranking lifts a supported hypothesis over a refuted one and says w
   assert.ok(ranked[0] && ranked[0].score <= 1);
   assert.match(ranked[0]?.reasons[0] ?? '', /supported/);
   assert.match(ranked[1]?.reasons[0] ?? '', /refuted.*callee payment/);
+});
+
+void test('call trees that stop right after calling a service are evidence for it, with no error status or metric of its own', () => {
+  const T = 1_800_000_000;
+  const sp = (trace: string, id: string, parent: string | null, service: string, operation: string, start: number): Span => ({
+    trace_id: trace, span_id: id, parent_span_id: parent, service, instance: `${service}-1`, operation, start, duration_ms: 5, status: null,
+  });
+  const prep = (trace: string, t: number, complete: boolean): Span[] => [
+    sp(trace, `${trace}a`, null, 'checkout', 'PrepOrderItems', t),
+    sp(trace, `${trace}b`, `${trace}a`, 'checkout', 'catalog.GetProduct', t),
+    sp(trace, `${trace}c`, `${trace}b`, 'catalog', 'GetProduct', t + 0.001),
+    ...(complete ? [sp(trace, `${trace}d`, `${trace}a`, 'checkout', 'ConvertCurrency', t + 0.02)] : []),
+  ];
+  const baselineSpans = Array.from({ length: 20 }, (_, i) => prep(`b${i}`, T - 3600 + i * 10, true)).flat();
+  const spans = Array.from({ length: 5 }, (_, i) => prep(`t${i}`, T + i * 10, false)).flat();
+  const j = judgeHypothesis({ service: 'catalog', incidentStart: T, series: [], logs: [], spans, topology: null, incidentFindings: [], baselineSpans });
+  assert.equal(j.verdict, 'supported', JSON.stringify(j));
+  assert.match(j.evidenceFor[0] ?? '', /stopped its usual calls right after its call into catalog/);
 });
 
 void test('a broken trace source is reported missing and its hypotheses "not investigated", and the incident goes on', async () => {

@@ -7,6 +7,8 @@ import {
   callerInducedDemand,
   explainedShare,
   focusOnSymptom,
+  latencyCoveredBy,
+  notWaitedOn,
   onsetFactor,
   personalizedPageRank,
   propagationFactor,
@@ -248,15 +250,68 @@ void test('a caller whose callees all slowed together is suspected: they share i
   const ranked = rankCandidates({ evidence, topology, alertedServices: ['frontend'], incidentStart: T0 });
   const checkout = ranked.find((c) => c.service === 'checkout');
   assert.ok(checkout?.reasons.some((r) => /3 of its 3 callees \(email, payment, shipping\) slowed together/.test(r)), JSON.stringify(checkout));
-  // Its own only finding describes email (an edge metric), yet it ranks next after the slow callees.
-  assert.ok((checkout?.score ?? 0) > 0.2, JSON.stringify(checkout));
-  assert.deepEqual(ranked.slice(0, 4).map((c) => c.service), ['email', 'payment', 'shipping', 'checkout']);
+  // Its own only finding describes email (an edge metric), yet it ranks among the slow callees:
+  // they are the evidence against it, not an explanation that discounts it.
+  assert.ok((checkout?.score ?? 0) > 0.7, JSON.stringify(checkout));
+  assert.ok(!checkout?.reasons.some((r) => /callee \w+ is also anomalous/.test(r)), JSON.stringify(checkout));
+  assert.deepEqual(ranked.slice(0, 4).map((c) => c.service), ['email', 'payment', 'checkout', 'shipping']);
   // One slow callee out of three is that callee's own trouble.
   const graph = buildGraph(topology, []);
   const one = sharedCallers(graph, new Map([['email', 1]]), new Map([['email', { latency: 1 }]]));
   assert.equal(one.size, 0);
   const two = sharedCallers(graph, new Map([['email', 1], ['payment', 0.6]]), new Map([['email', { latency: 1 }], ['payment', { latency: 0.6 }]]));
   assert.deepEqual(two.get('checkout'), { callees: ['email', 'payment'], strength: 0.6 });
+});
+
+void test('a callee whose latency rise covers its caller\'s is the cause, however their z-scores compare', () => {
+  // search's tight baseline makes +0.30 s a z of 995; its table's loose one makes +0.28 s a z of 200.
+  const topology = topo([['site', 'search'], ['search', 'table'], ['site', 'cart']]);
+  const lat = (service: string, score: number, baseline: number, level: number): Finding => ({ ...metric(service, 'latency_avg_seconds', score, T0 + 60), baseline, level });
+  const evidence = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.291), lat('site', 160, 0.09, 0.54)])];
+  const covered = latencyCoveredBy(evidence, buildGraph(topology, evidence));
+  assert.ok((covered.get('table')?.[0]?.share ?? 0) > 0.9);
+  assert.equal(covered.get('table')?.[0]?.caller, 'search');
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'table', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked[0]?.reasons.some((r) => /search is slow waiting for table/.test(r)));
+  // A callee that added a small part of its caller's rise covers nothing: the caller keeps its own slowness.
+  const own = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.05), lat('site', 160, 0.09, 0.54)])];
+  assert.equal(latencyCoveredBy(own, buildGraph(topology, own)).has('table'), false);
+  assert.equal(rankCandidates({ evidence: own, topology, alertedServices: ['site'], incidentStart: T0 })[0]?.service, 'search');
+});
+
+void test('a callee that got ten times slower than its caller is not waited on: the caller\'s slowness is not traced down that edge', () => {
+  // site got 0.2 s slower; the workflow it starts got 2.7 s slower (asynchronous), payment 0.2 s (waited on).
+  const topology = topo([['site', 'workflow'], ['workflow', 'step'], ['site', 'payment']]);
+  const lat = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
+    ...metric(service, indicator, score, T0 + 60),
+    baseline,
+    level,
+  });
+  const evidence = [
+    metrics([
+      lat('site', 'latency_p90_seconds', 30, 0.26, 0.49),
+      lat('workflow', 'latency_p50_seconds', 25, 1.24, 3.98),
+      lat('step', 'latency_p50_seconds', 51, 0.38, 2.96),
+      lat('payment', 'latency_p50_seconds', 32, 0.2, 0.43),
+    ]),
+  ];
+  const async = notWaitedOn(evidence, buildGraph(topology, evidence));
+  assert.deepEqual([...async], ['site → workflow']);
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'payment', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked.find((c) => c.service === 'step')?.reasons.some((r) => /no chain of anomalous calls/.test(r)));
+  assert.ok(ranked.find((c) => c.service === 'workflow')?.reasons.some((r) => /site: they do not wait on it/.test(r)));
+});
+
+void test('a slow-together callee whose own rise covers its shared caller\'s still explains it', () => {
+  const topology = topo([['site', 'search'], ['search', 'table'], ['search', 'blob']]);
+  const lat = (service: string, score: number, baseline: number, level: number): Finding => ({ ...metric(service, 'latency_avg_seconds', score, T0 + 60), baseline, level });
+  // table and blob both slowed, but table's +0.28 s covers search's +0.30 s: search waits for table.
+  const evidence = [metrics([lat('search', 995, 0.006, 0.304), lat('table', 200, 0.014, 0.291), lat('blob', 150, 0.01, 0.02)])];
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'table', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked.find((c) => c.service === 'search')?.reasons.some((r) => /callee table is also anomalous/.test(r)));
 });
 
 void test('on real labelled cases the true service is in the top 3', () => {

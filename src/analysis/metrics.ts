@@ -112,6 +112,67 @@ export function volumeScale(
 }
 
 /**
+ * The bound of an availability / success share: 100 for a percent, 1 for a fraction
+ * (every baseline value within 0..1); undefined for other metrics.
+ */
+export function shareCapacity(metric: string, baseline: readonly number[]): number | undefined {
+  if (classifyMetric(metric) !== 'availability') return undefined;
+  if (isPercentMetric(metric)) return 100;
+  return baseline.length > 0 && baseline.every((v) => v >= 0 && v <= 1) ? 1 : undefined;
+}
+
+/**
+ * Robust baseline of a series; for an availability share, of its failure share
+ * (capacity minus availability), mirrored back. Spread and MAD are the same either
+ * way, but the relative floor (1% of the level) belongs to the failures: 100% → 97.8%
+ * is 4 failed requests in 180 where there were none, not a 2% wobble of the successes.
+ * Used only where request counts are known, so the volume floor (volumeScale: one
+ * request's worth) still keeps sparse nodes quiet; without them the share's noise
+ * cannot be bounded by counting and the conservative relative floor stays.
+ */
+export function shareBaseline(metric: string, baseline: readonly number[], magnitude: number): { center: number; scale: number } {
+  const cap = shareCapacity(metric, baseline);
+  if (cap === undefined) return robustBaseline(baseline, magnitude);
+  const failures = robustBaseline(
+    baseline.map((v) => cap - v),
+    magnitude,
+  );
+  return { center: cap - failures.center, scale: failures.scale };
+}
+
+/**
+ * The failed requests of an availability share pooled over the incident window, as a
+ * z-score of the shortfall: all window samples' failed requests over all their
+ * requests, against the baseline's mean failure share, on a scale of at least one
+ * request's worth of the pooled volume (and the per-sample scale over √samples). An
+ * error budget burns on the sum, and two samples each losing 2 of 180 requests of a
+ * flawless service are 4 failures, not two one-sample wobbles. Undefined unless the
+ * metric is a share and the requests behind every window sample are known.
+ */
+export function pooledShortfall(
+  metric: string,
+  baseline: readonly number[],
+  window: readonly (readonly [number, number])[],
+  scale: number,
+  volume: WindowVolume | undefined,
+): { z: number; level: number } | undefined {
+  const cap = shareCapacity(metric, baseline);
+  if (cap === undefined || !volume || baseline.length === 0 || window.length === 0) return undefined;
+  let requests = 0;
+  let failed = 0;
+  for (const [t, v] of window) {
+    const n = volume.at(t);
+    if (n === undefined) return undefined;
+    requests += n;
+    failed += n * (cap - v);
+  }
+  if (requests <= 0) return undefined;
+  const level = cap - failed / requests;
+  const ref = baseline.reduce((a, v) => a + v, 0) / baseline.length;
+  return { z: (ref - level) / Math.max(scale / Math.sqrt(window.length), cap / requests), level };
+}
+
+/**
  * Scores incident-window points against baseline values. Returns null when the
  * baseline has fewer than 2 points or the window is empty.
  */
@@ -125,7 +186,8 @@ export function scoreWindow(
   let magnitude = 0;
   for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
   for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
-  const base = robustBaseline(baseline, magnitude);
+  // The failure-share floor needs the counting floor beside it (request counts known).
+  const base = volume?.baseline !== undefined ? shareBaseline(metric, baseline, magnitude) : robustBaseline(baseline, magnitude);
   const { center } = base;
   // A scale below one step of the instrument's resolution overstates the change.
   const scale = Math.max(base.scale, resolution([...baseline, ...window.map(([, v]) => v)]));
@@ -134,13 +196,17 @@ export function scoreWindow(
   const up = [...z].sort((a, b) => b - a);
   const down = [...z].sort((a, b) => a - b);
   const upScore = Math.max(0, up[rank] ?? 0);
-  const downScore = Math.max(0, -(down[rank] ?? 0));
+  const pooled = pooledShortfall(metric, baseline, window, scale, volume);
+  const downScore = Math.max(0, -(down[rank] ?? 0), pooled?.z ?? 0);
+  const pooledWins = pooled !== undefined && pooled.z > -(down[rank] ?? 0);
   const bad = badDirection(metric);
   const upW = bad === 'down' ? 0.5 : 1;
   const downW = bad === 'up' ? 0.5 : 1;
   const direction: 'up' | 'down' = upScore * upW >= downScore * downW ? 'up' : 'down';
   const raw = direction === 'up' ? upScore * upW : downScore * downW;
-  const level = direction === 'up' ? center + (up[rank] ?? 0) * scale : center + (down[rank] ?? 0) * scale;
+  // The window value the score came from (its z-score is the rank's).
+  const at = (zr: number | undefined): number => window[z.indexOf(zr ?? Number.NaN)]?.[1] ?? center;
+  const level = direction === 'up' ? at(up[rank]) : pooledWins ? (pooled?.level ?? center) : at(down[rank]);
   const sign = direction === 'up' ? 1 : -1;
   return {
     score: Math.min(raw, MAX_SCORE),
@@ -277,6 +343,8 @@ function toFinding(s: MetricSeries, r: WindowScore, separate: boolean, baseline:
     onset: r.onset,
     summary: `${describe(s, r, separate)}${saturated ? `; saturated at ${Math.round((100 * r.level) / cap)}% of its limit` : ''}`,
     direction: r.direction,
+    baseline: r.center,
+    level: r.level,
   };
 }
 
@@ -346,6 +414,31 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
 }
 
 /**
+ * Whether a series' change against the fault-free baseline was already there before
+ * the incident: at least two samples before incidentStart that, scored together as a
+ * window, lie outside the baseline band (BAND_Z) in the same direction as the incident
+ * window's change, each of them at least one scale unit off in that direction. A
+ * condition that held before the fault began (a node already failing every request)
+ * is no effect of it; only what changed since counts.
+ */
+export function alreadyThere(
+  baseline: readonly number[],
+  s: MetricSeries,
+  incidentStart: number,
+  during: WindowScore,
+  volume?: WindowVolume,
+): boolean {
+  const past = s.points.filter(([t, v]) => t < incidentStart && Number.isFinite(v));
+  if (past.length < 2) return false;
+  const whole = scoreWindow(baseline, past, s.metric, volume);
+  if (!whole || whole.direction !== during.direction || whole.score < BAND_Z) return false;
+  return past.every((p) => {
+    const r = scoreWindow(baseline, [p], s.metric, volume);
+    return r !== null && r.direction === during.direction && r.score >= 1;
+  });
+}
+
+/**
  * Anomalies against a separate fault-free period: each series' incident window is
  * scored against the baseline series with the same service/instance/metric. When
  * the recent past (points before incidentStart) is also available, the score is the
@@ -375,8 +468,10 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
     const rb = scoreWindow(separate, window, s.metric, volumeVsBase(s));
     const rp = scoreWindow(past, window, s.metric, volumeVsPast(s));
     let r: WindowScore | null = rb;
-    // The recent past vetoes only when it is at least as long as the window it judges.
-    if (rb && rp && past.length >= window.length) r = rp.score < rb.score ? rp : rb;
+    // The recent past vetoes when it is at least as long as the window it judges, or
+    // when it already showed the change throughout (alreadyThere).
+    if (rb && rp && (past.length >= window.length || alreadyThere(separate, s, incidentStart, rb, volumeVsBase(s))))
+      r = rp.score < rb.score ? rp : rb;
     else if (!rb) r = rp;
     if (!r) {
       counts.skipped++;

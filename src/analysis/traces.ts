@@ -223,6 +223,85 @@ export function latencyShiftScore(selfBefore: readonly number[], selfDuring: rea
   return Math.max(0, 3 * Math.log2(d / b));
 }
 
+/** Share of its baseline instances an operation must make a call in for the call to be expected of it. @default 0.95 */
+export const EXPECTED_CALL_SHARE = 0.95;
+
+/**
+ * Spans that stopped making the calls they always made: per service/operation, the
+ * calls (child service and operation) made in at least EXPECTED_CALL_SHARE of its
+ * baseline instances (MIN_SPANS of them at least), and during the incident how many
+ * of its instances lack one of them. An operation that returns before its usual
+ * downstream calls (an early return, an exception it catches) shows no error status
+ * and no slowdown, only a shorter call tree; the service owning it is where the code
+ * went wrong. Returns per operation k of n instances missing calls and the baseline
+ * share missing them, for the significant ones (P(Binomial(n, max(share, 0.05)) ≥ k)
+ * < SHIFT_ALPHA).
+ */
+export function missingCalls(
+  baseIndex: Map<string, Map<string, Indexed>>,
+  baseFilter: (s: Span) => boolean,
+  index: Map<string, Map<string, Indexed>>,
+  filter: (s: Span) => boolean,
+): { service: string; operation: string; missing: number; n: number; baseShare: number; calls: string[]; first: number; lastCallee: string | null }[] {
+  const key = (s: Span): string => `${s.service}\u0000${s.operation}`;
+  const calls = (n: Indexed): Set<string> => new Set(n.children.map((c) => `${c.service} ${c.operation}`));
+  const base = new Map<string, { n: number; calls: Map<string, number>; sets: Set<string>[] }>();
+  for (const tid of [...baseIndex.keys()].sort())
+    for (const node of baseIndex.get(tid)?.values() ?? []) {
+      if (!baseFilter(node.span)) continue;
+      const e = base.get(key(node.span)) ?? { n: 0, calls: new Map<string, number>(), sets: [] };
+      e.n++;
+      const set = calls(node);
+      e.sets.push(set);
+      for (const c of set) e.calls.set(c, (e.calls.get(c) ?? 0) + 1);
+      base.set(key(node.span), e);
+    }
+  const expected = new Map<string, string[]>();
+  const baseShare = new Map<string, number>();
+  for (const [k, e] of base) {
+    if (e.n < MIN_SPANS) continue;
+    const req = [...e.calls].filter(([, c]) => c >= EXPECTED_CALL_SHARE * e.n).map(([c]) => c).sort();
+    if (req.length === 0) continue;
+    expected.set(k, req);
+    baseShare.set(k, e.sets.filter((set) => req.some((c) => !set.has(c))).length / e.n);
+  }
+  const during = new Map<string, { service: string; operation: string; n: number; missing: number; first: number; last: Map<string, number> }>();
+  const latest = (spans: readonly Span[]): Span | undefined =>
+    [...spans].sort((a, b) => b.start + b.duration_ms / 1000 - (a.start + a.duration_ms / 1000) || (a.span_id < b.span_id ? -1 : 1))[0];
+  for (const tid of [...index.keys()].sort())
+    for (const node of index.get(tid)?.values() ?? []) {
+      const req = expected.get(key(node.span));
+      if (!req || !filter(node.span)) continue;
+      const e = during.get(key(node.span)) ?? { service: node.span.service, operation: node.span.operation, n: 0, missing: 0, first: Infinity, last: new Map<string, number>() };
+      e.n++;
+      const set = calls(node);
+      if (req.some((c) => !set.has(c))) {
+        e.missing++;
+        e.first = Math.min(e.first, node.span.start);
+        // The call that came back last before the tree was cut short (through the caller's own client spans).
+        let last = latest(node.children);
+        for (let hops = 0; last && last.service === node.span.service && hops < 8; hops++) {
+          const deeper = latest(index.get(tid)?.get(last.span_id)?.children ?? []);
+          if (!deeper) break;
+          last = deeper;
+        }
+        if (last) e.last.set(last.service, (e.last.get(last.service) ?? 0) + 1);
+      }
+      during.set(key(node.span), e);
+    }
+  const out: { service: string; operation: string; missing: number; n: number; baseShare: number; calls: string[]; first: number; lastCallee: string | null }[] = [];
+  for (const [k, e] of [...during].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const p0 = baseShare.get(k) ?? 0;
+    if (e.missing === 0 || binomialTail(e.missing, e.n, Math.max(p0, 0.05)) >= SHIFT_ALPHA) continue;
+    const top = [...e.last].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+    const lastCallee = top && top[0] !== e.service && top[1] > e.missing / 2 ? top[0] : null;
+    const { last: _l, ...rest } = e;
+    void _l;
+    out.push({ ...rest, baseShare: p0, calls: expected.get(k) ?? [], lastCallee });
+  }
+  return out;
+}
+
 function dominantInstance(m: Map<string, number>, total: number): string | undefined {
   const top = [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
   return top && top[0] && top[1] >= 0.8 * total && m.size > 0 ? top[0] : undefined;
@@ -293,6 +372,32 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
         });
     }
   }
+
+  // Operations that stopped making the calls they always made.
+  if (haveBaseline)
+    for (const m of missingCalls(baseIndex, (sp) => useSeparate || sp.start < incidentStart, index, (sp) => sp.start >= incidentStart)) {
+      findings.push({
+        id: `traces:${m.service}:${m.operation}:missing-calls`,
+        source: 'traces',
+        service: m.service,
+        indicator: `span:${m.operation}`,
+        score: Math.min(errorShiftScore(m.missing, m.n, m.baseShare), 1000),
+        onset: Number.isFinite(m.first) ? m.first : null,
+        summary: `${m.service} span '${m.operation}' made fewer of its usual calls: ${m.missing} of ${m.n} during the incident lack one of ${m.calls.slice(0, 3).join(', ')}${m.calls.length > 3 ? ', ...' : ''} (${formatNumber(100 * m.baseShare)}% of them in ${baseLabel})`,
+        direction: 'down',
+      });
+      if (m.lastCallee)
+        findings.push({
+          id: `traces:${m.lastCallee}:${m.service}:${m.operation}:cut-after`,
+          source: 'traces',
+          service: m.lastCallee,
+          indicator: `span:${m.operation}`,
+          score: Math.min(errorShiftScore(m.missing, m.n, m.baseShare), 1000),
+          onset: Number.isFinite(m.first) ? m.first : null,
+          summary: `${m.service} span '${m.operation}' stopped its usual calls right after its call into ${m.lastCallee} came back (${m.missing} of ${m.n} during the incident): ${m.lastCallee}'s answer may be what made it give up`,
+          direction: 'down',
+        });
+    }
 
   // Deepest failing spans in the incident window.
   const duringSpans = spans.filter((s) => s.start >= incidentStart);

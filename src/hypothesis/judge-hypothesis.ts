@@ -1,7 +1,8 @@
 /**
  * A sub-agent's judgement of one root-cause hypothesis ("the cause is in service S"),
  * from telemetry fetched for S alone: evidence for (its own metrics jumped, new error
- * templates in its logs, failing traces end in it, it changed just before) and against
+ * templates in its logs, failing traces end in it, call trees stop short in it or right
+ * after calling it, it changed just before) and against
  * (nothing abnormal of its own, a callee degraded earlier, a caller degraded before it).
  * Pure and deterministic.
  */
@@ -79,6 +80,9 @@ export function judgeHypothesis(input: JudgeInput): Judgement {
   });
   const origin = traces.findings.find((f) => f.service === service && f.id.endsWith(':origin'));
   if (origin) evidenceFor.push(`traces: ${origin.summary}`);
+  // Call trees that stopped short in it, or right after calling it (analysis/traces missingCalls).
+  const shortened = traces.findings.find((f) => f.service === service && /:(missing-calls|cut-after)$/.test(f.id));
+  if (shortened) evidenceFor.push(`traces: ${shortened.summary}`);
   const elsewhere = traces.findings.find((f) => f.service !== service && f.id.endsWith(':origin'));
   if (elsewhere && !origin) evidenceAgainst.push(`traces: failing requests end elsewhere: ${elsewhere.summary}`);
 
@@ -88,7 +92,7 @@ export function judgeHypothesis(input: JudgeInput): Judgement {
     .sort((a, b) => b.at - a.at)[0];
   if (change) evidenceFor.push(`changed at ${iso(change.at)}, just before the incident: ${change.description}`);
 
-  if (!own[0] && !seenByCallers[0] && !errorTemplates[0] && !origin) evidenceAgainst.push(`nothing abnormal of its own in metrics, logs or traces`);
+  if (!own[0] && !seenByCallers[0] && !errorTemplates[0] && !origin && !shortened) evidenceAgainst.push(`nothing abnormal of its own in metrics, logs or traces`);
 
   // What the sub-agent found of the service itself decides the verdict; how its onset
   // compares with its neighbours' is reported beside it, since the ranking already weighs

@@ -37,7 +37,7 @@
 import type { Candidate, Finding, RankingInput, SourceEvidence } from '../schemas/evidence.js';
 import type { Topology } from '../schemas/telemetry.js';
 import { badDirection, classifyMetric, isDemandMetric, SATURATION_SUFFIX } from '../analysis/metrics.js';
-import { clockTime, formatNumber } from '../analysis/robust-stats.js';
+import { clockTime, formatNumber, median } from '../analysis/robust-stats.js';
 
 export const SOURCE_WEIGHT: Record<SourceEvidence['source'], number> = {
   metrics: 1,
@@ -474,6 +474,16 @@ export function callerInducedDemand(
   return out;
 }
 
+/** The graph without the given `caller → callee` edges (nodes kept). */
+export function withoutEdges(graph: Graph, drop: ReadonlySet<string>): Graph {
+  if (drop.size === 0) return graph;
+  const callees = new Map<string, string[]>();
+  const callers = new Map<string, string[]>();
+  for (const [a, cs] of graph.callees) callees.set(a, cs.filter((c) => !drop.has(`${a} → ${c}`)));
+  for (const [b, ps] of graph.callers) callers.set(b, ps.filter((p) => !drop.has(`${p} → ${b}`)));
+  return { nodes: graph.nodes, callees, callers };
+}
+
 /** Evidence without the given findings. */
 function withoutFindings(evidence: readonly SourceEvidence[], drop: ReadonlyMap<string, unknown>): SourceEvidence[] {
   if (drop.size === 0) return [...evidence];
@@ -518,6 +528,88 @@ export function sharedCallers(
   return out;
 }
 
+/**
+ * Per service and latency metric, the time its latency rose by during the incident
+ * (level minus baseline, in the metric's unit; the largest over instances).
+ */
+export function addedLatency(evidence: readonly SourceEvidence[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const ev of evidence) {
+    if (ev.source !== 'metrics') continue;
+    for (const f of ev.findings) {
+      if (classifyMetric(f.indicator) !== 'latency' || f.direction !== 'up' || f.baseline === undefined || f.level === undefined) continue;
+      const added = f.level - f.baseline;
+      if (!(added > 0)) continue;
+      const m = out.get(f.service) ?? new Map<string, number>();
+      m.set(f.indicator, Math.max(m.get(f.indicator) ?? 0, added));
+      out.set(f.service, m);
+    }
+  }
+  return out;
+}
+
+/** Share of a caller's latency rise a callee covers to count as the callee's. @default 0.5 */
+export const COVERED_SHARE = 0.5;
+
+/**
+ * Callees whose added latency covers most of a caller's: a caller waits for its
+ * callee, so when the callee's latency rose by most of the time the caller's rose by
+ * (the same metric, in seconds), the caller's slowness is the callee's, however their
+ * z-scores compare (a tight baseline on the caller, a loose one on the callee make the
+ * caller look far more anomalous). Returns callee → the caller and the covered share
+ * (mean over the latency metrics both report of min(1, callee's rise / caller's)),
+ * for shares of at least COVERED_SHARE; the best-covered caller per callee.
+ */
+export function latencyCoveredBy(evidence: readonly SourceEvidence[], graph: Graph): Map<string, { caller: string; share: number }[]> {
+  const added = addedLatency(evidence);
+  const out = new Map<string, { caller: string; share: number }[]>();
+  for (const caller of graph.nodes) {
+    const mine = added.get(caller);
+    if (!mine) continue;
+    for (const callee of graph.callees.get(caller) ?? []) {
+      const theirs = added.get(callee);
+      if (!theirs) continue;
+      const shares: number[] = [];
+      for (const [metric, rise] of mine) {
+        const t = theirs.get(metric);
+        if (t !== undefined) shares.push(Math.min(1, t / rise));
+      }
+      if (shares.length === 0) continue;
+      const share = shares.reduce((a, b) => a + b, 0) / shares.length;
+      if (share < COVERED_SHARE) continue;
+      out.set(callee, [...(out.get(callee) ?? []), { caller, share }]);
+    }
+  }
+  return out;
+}
+
+/** How many times its caller's latency rise a callee's must be to be no synchronous wait of the caller. @default 10 */
+export const NOT_WAITED_RATIO = 10;
+
+/**
+ * Call edges the caller does not wait on: the callee's latency rose by an order of
+ * magnitude (NOT_WAITED_RATIO) more than its caller's (the median rise over each
+ * one's latency findings, in seconds). A caller that waits for its callee gets at
+ * least about as much slower; one that did not is calling it asynchronously (a
+ * workflow it starts, a queue it feeds) or for a sliver of its requests, so the
+ * callee's slowness does not explain the caller's, nor can the caller's symptom be
+ * traced down that edge. Keys are `caller → callee`.
+ */
+export function notWaitedOn(evidence: readonly SourceEvidence[], graph: Graph): Set<string> {
+  const rise = new Map<string, number>();
+  for (const [svc, m] of addedLatency(evidence)) rise.set(svc, median([...m.values()]));
+  const out = new Set<string>();
+  for (const caller of graph.nodes) {
+    const mine = rise.get(caller);
+    if (mine === undefined) continue;
+    for (const callee of graph.callees.get(caller) ?? []) {
+      const theirs = rise.get(callee);
+      if (theirs !== undefined && theirs > NOT_WAITED_RATIO * mine) out.add(`${caller} → ${callee}`);
+    }
+  }
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
@@ -532,14 +624,34 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const anomaly = combinedAnomaly(strengths);
   const shared = sharedCallers(graph, anomaly, profiles);
   for (const [svc, v] of shared) anomaly.set(svc, Math.max(anomaly.get(svc) ?? 0, v.strength));
+  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
+  // A callee whose slowdown covers its caller's is as anomalous as the caller's slowness it causes
+  // (to a fixed point, so it passes down a chain of waiting callers).
+  const covered = latencyCoveredBy(evidence, graph);
+  const lifted = new Map<string, { caller: string; share: number }>();
+  for (let changed = true, pass = 0; changed && pass < graph.nodes.length; pass++) {
+    changed = false;
+    for (const [callee, callers] of [...covered].sort((a, b) => cmp(a[0], b[0])))
+      for (const { caller, share } of callers) {
+        if (calleeExplains(caller, callee, onsets, explanation) <= 0) continue;
+        const v = (anomaly.get(caller) ?? 0) * share;
+        if (v > (anomaly.get(callee) ?? 0) + 1e-12) {
+          anomaly.set(callee, v);
+          lifted.set(callee, { caller, share });
+          changed = true;
+        }
+      }
+  }
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
-  const reach = alertedKnown.length > 0 ? anomalousReach(graph, alertedKnown, anomaly) : null;
-  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
+  const async = notWaitedOn(evidence, graph);
+  const waitedGraph = withoutEdges(graph, async);
+  const reach = alertedKnown.length > 0 ? anomalousReach(waitedGraph, alertedKnown, anomaly) : null;
   // The walk follows explanations of kind, not of time: onsets in coarse or sampled data are
   // too noisy to cut edges of the walk, and onsetFactor already weighs them.
   const ppr = personalizedPageRank(graph, anomaly, {
-    explains: (caller, callee) => calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
+    explains: (caller, callee) =>
+      async.has(`${caller} → ${callee}`) ? 0 : calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
   });
   let pprMax = 0;
   for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);
@@ -562,7 +674,11 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const services = [...new Set([...anomaly.keys()])].sort(cmp);
   for (const svc of services) {
     const own = anomaly.get(svc) ?? 0;
-    const prop = propagationFactor(svc, anomaly, onsets, graph, explanation);
+    // The callees that slowed together are the evidence against their shared caller, not an
+    // explanation of it, unless one's own rise covers the caller's (latencyCoveredBy).
+    const together = shared.get(svc);
+    const evidenceOnly = (together?.callees ?? []).filter((c) => !(covered.get(c) ?? []).some((x) => x.caller === svc));
+    const prop = propagationFactor(svc, anomaly, onsets, withoutEdges(graph, new Set(evidenceOnly.map((c) => `${svc} → ${c}`))), explanation);
     const onF = onsetFactor(svc, onsets);
     const pathF = reach && !reach.has(svc) ? OFF_PATH_FACTOR : 1;
     const pr = pprMax > 0 ? (ppr.get(svc) ?? 0) / pprMax : 0;
@@ -605,7 +721,12 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
-    const together = shared.get(svc);
+    const notWaited = (graph.callers.get(svc) ?? []).filter((c) => async.has(`${c} → ${svc}`));
+    if (notWaited.length > 0)
+      reasons.push(`${svc}'s latency rose ${NOT_WAITED_RATIO}× more than that of its caller(s) ${notWaited.join(', ')}: they do not wait on it, so their slowness is not its doing`);
+    const waited = lifted.get(svc);
+    if (waited)
+      reasons.push(`${svc}'s latency rose by ${Math.round(100 * waited.share)}% of what its caller ${waited.caller}'s rose by: ${waited.caller} is slow waiting for ${svc}`);
     if (together) reasons.push(`${together.callees.length} of its ${(graph.callees.get(svc) ?? []).length} callees (${together.callees.join(', ')}) slowed together: what they share is ${svc}`);
     reasons.push(...(setAside.get(svc) ?? []));
     if (scope && !scope.has(svc)) reasons.push(`${svc} is not a dependency of the alerted ${alertedKnown.join(', ')}`);

@@ -22,6 +22,8 @@ export const Finding = z.object({
   onset: z.number().nullable().describe('epoch seconds the anomaly began (change point), null if unknown'),
   summary: z.string().describe('one sentence a person can check against the data'),
   direction: z.enum(['up', 'down', 'none']).default('none'),
+  baseline: z.number().optional().describe("the indicator's usual level, in its own unit (metrics)"),
+  level: z.number().optional().describe('the level the score was computed from during the incident, same unit'),
 });
 export type Finding = z.infer<typeof Finding>;
 
