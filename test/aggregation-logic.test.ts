@@ -171,6 +171,15 @@ void test('routing lease: the current incident, every fingerprint that would not
   const both = compileRules([{ source_matchers: ['team=db'], target_matchers: ['team=db'], equal: [] }]);
   assert.equal(promisedIncident({ ...lease, inhibitors: { '0': [] } }, [{ fingerprint: 'x', status: 'firing', labels: { team: 'db' } }], both), undefined, 'a target that is also a source of its rule asks the group');
 
+  // No current incident: the lease settles only batches whose every alert is inhibited.
+  const quiet = { ...emptyGroupState(), inhibitors: state.inhibitors };
+  const bare = leaseOf(quiet, now);
+  assert.equal(bare?.incidentId, null);
+  if (bare) {
+    assert.deepEqual(promisedIncident(bare, [firing('w1', 'warning', 'checkout')], rules), { incidentId: null, suppressed: ['w1'] });
+    assert.equal(promisedIncident(bare, [firing('w1', 'warning', 'checkout'), firing('w2', 'warning', 'cart')], rules), undefined, 'an alert that would open an incident: the group decides');
+  }
+
   for (let i = 0; i <= MAX_LEASE_EXCEPTIONS; i++) state.alerts[`x${i}`] = rec(`x${i}`, 'i-1');
   const crowded = leaseOf(state, now);
   assert.equal(crowded?.exceptions, null, 'too many to list');

@@ -265,18 +265,18 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
     const answer = result(alerts, routes);
-    if (batch.promisedIncidentId) keptPromises(batch.promisedIncidentId, new Set(batch.promisedSuppressed ?? []), answer.routes);
+    if (batch.promisedIncidentId || batch.promisedSuppressed) keptPromises(batch.promisedIncidentId ?? null, new Set(batch.promisedSuppressed ?? []), answer.routes);
     return answer;
   }
 
   /** Records the alerts that did not go where ingest's 202 said under the lease (it changed before the group took them). */
-  function keptPromises(incidentId: string, suppressed: ReadonlySet<string>, routes: Route[]): void {
+  function keptPromises(incidentId: string | null, suppressed: ReadonlySet<string>, routes: Route[]): void {
     const broken = routes.filter((r) => r.incidentId !== (suppressed.has(r.fingerprint) ? null : incidentId));
     if (broken.length === 0) return;
     state.counters.promisesBroken = (state.counters.promisesBroken ?? 0) + broken.length;
     for (const r of broken) {
       const rec = state.alerts[r.fingerprint];
-      if (rec) rec.promised = suppressed.has(r.fingerprint) ? 'suppressed' : incidentId;
+      if (rec) rec.promised = suppressed.has(r.fingerprint) || !incidentId ? 'suppressed' : incidentId;
     }
     log.warn('alerts did not go where ingest said under the routing lease', { groupId, incidentId, went: unique(broken.map((r) => r.incidentId ?? 'suppressed')), alerts: broken.length });
   }

@@ -35,31 +35,32 @@ export const INHIBITION_VIEW_SECONDS = 30;
 export const MAX_LEASE_EXCEPTIONS = 256;
 
 export interface RoutingLease {
-  /** The incident the group's new firing alerts join now. */
-  incidentId: string;
+  /** The incident the group's new firing alerts join now; null when it has none (then only inhibited alerts are settled). */
+  incidentId: string | null;
   /** Fingerprints the group holds that would not go there; null when there are too many to list. */
   exceptions: string[] | null;
   /** Which targets each inhibit rule inhibits now (correlation.ts InhibitionView); absent: ask about targets. */
   inhibitors?: InhibitionView;
 }
 
-/** The group's lease as of `nowMs`, or undefined when it has no current incident (the next alert decides one). */
+/** The group's lease as of `nowMs`; without a current incident it settles only alerts its inhibition view says are inhibited. */
 export function leaseOf(state: GroupState, nowMs: number): RoutingLease | undefined {
   const current = currentIncident(state);
-  if (!current) return undefined;
-  const view = state.inhibitors && nowMs - state.inhibitors.atMs <= INHIBITION_VIEW_SECONDS * 1000 ? { inhibitors: state.inhibitors.view } : {};
+  const view = state.inhibitors && nowMs - state.inhibitors.atMs <= INHIBITION_VIEW_SECONDS * 1000 ? { inhibitors: state.inhibitors.view } : undefined;
+  if (!current && !view) return undefined;
+  const incidentId = current?.id ?? null;
   const exceptions: string[] = [];
   for (const rec of Object.values(state.alerts)) {
-    if (rec.incidentId === current.id && !rec.suppressed && rec.status === 'firing') continue;
+    if (current && rec.incidentId === current.id && !rec.suppressed && rec.status === 'firing') continue;
     exceptions.push(rec.fingerprint);
-    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { incidentId: current.id, exceptions: null, ...view };
+    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { incidentId, exceptions: null, ...view };
   }
-  return { incidentId: current.id, exceptions, ...view };
+  return { incidentId, exceptions, ...view };
 }
 
-/** What the lease says of a batch: the incident its alerts join, and which of them are inhibited instead. */
+/** What the lease says of a batch: the incident its alerts join (null: all are inhibited), and which of them are inhibited. */
 export interface LeasePromise {
-  incidentId: string;
+  incidentId: string | null;
   suppressed: string[];
 }
 
@@ -82,6 +83,8 @@ export function promisedIncident(lease: RoutingLease, alerts: readonly Pick<Aler
       if (keys.includes(equalKey(rule, a.labels))) inhibited = true;
     }
     if (inhibited) suppressed.push(a.fingerprint);
+    // Without a current incident, an alert that is not inhibited opens one: the group decides.
+    else if (lease.incidentId === null) return undefined;
   }
   return { incidentId: lease.incidentId, suppressed };
 }

@@ -200,7 +200,7 @@ export class TemporalAlertSink implements AlertSink {
         taskQueue: this.opts.taskQueue,
         args: [input],
         signal: alertsSignal,
-        signalArgs: [{ ...batch, promisedIncidentId: promise.incidentId, ...(promise.suppressed.length > 0 ? { promisedSuppressed: promise.suppressed } : {}) }],
+        signalArgs: [{ ...batch, ...(promise.incidentId ? { promisedIncidentId: promise.incidentId } : {}), ...(promise.suppressed.length > 0 ? { promisedSuppressed: promise.suppressed } : {}) }],
       });
     } catch (err) {
       throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
@@ -209,7 +209,7 @@ export class TemporalAlertSink implements AlertSink {
     const suppressed = new Set(promise.suppressed);
     const fingerprints = [...new Set(batch.alerts.map((a) => a.fingerprint))];
     const split: [string, string[]][] = [
-      [promise.incidentId, fingerprints.filter((f) => !suppressed.has(f))],
+      [promise.incidentId ?? input.groupId, fingerprints.filter((f) => !suppressed.has(f))],
       [input.groupId, fingerprints.filter((f) => suppressed.has(f))],
     ];
     return split.filter(([, fps]) => fps.length > 0).map(([incidentId, fps]) => ({ incidentId, groupKey: batch.groupKey, fingerprints: fps, via: 'lease' as const }));
