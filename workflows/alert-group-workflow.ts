@@ -524,10 +524,15 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     for (const g of inc.linkedGroups) await tell(g, { incidentId: inc.id, outcome });
     // Alerts queued for an incident that closed before the next flush never reached it: they open the next one.
     const orphans = wasOpen ? inc.queue.filter((a) => a.status === 'firing' && state.alerts[a.fingerprint]?.incidentId === inc.id && state.alerts[a.fingerprint]?.startsAt === a.startsAt) : [];
+    // Their senders were told this incident: the same broken promise as a lease's.
     for (const a of orphans) {
       const rec = state.alerts[a.fingerprint];
-      if (rec) rec.incidentId = null;
+      if (rec) {
+        rec.incidentId = null;
+        rec.promised = inc.id;
+      }
     }
+    if (orphans.length > 0) state.counters.promisesBroken = (state.counters.promisesBroken ?? 0) + orphans.length;
     // Other groups' alerts go back to them (they route them again).
     const foreign = new Map<string, Alert[]>();
     for (const a of wasOpen ? inc.queue : []) {

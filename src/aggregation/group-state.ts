@@ -102,7 +102,7 @@ export interface GroupCounters {
   merged: number;
   incidentsOpened: number;
   continuedAsNew: number;
-  /** Alerts that did not go to the incident ingest had named under a lease. */
+  /** Alerts that did not go to the incident the sender was told (it closed before they reached it). */
   promisesBroken?: number;
 }
 

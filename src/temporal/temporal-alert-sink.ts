@@ -46,10 +46,14 @@ export function incidentIdFor(groupKey: string, n = 1): string {
 /** Groups remembered (told the settings, and their lease); beyond this the map starts again. */
 const MAX_KNOWN_GROUPS = 10_000;
 
+/** A lease in use is renewed in the background after this long. */
+const RENEW_AFTER_MS = 3_000;
+
 /** What this sink knows of a group it has asked. */
 interface KnownGroup {
   lease?: RoutingLease;
-  /** The lease holds until then (this process's clock). */
+  /** When the group gave it, and until when it holds (this process's clock). */
+  leaseAtMs: number;
   leaseUntilMs: number;
   /** A background renewal is under way. */
   renewing?: boolean;
@@ -168,15 +172,18 @@ export class TemporalAlertSink implements AlertSink {
   }
 
   private leaseFrom(lease: RoutingLease | null | undefined): KnownGroup {
-    return { ...(lease ? { lease } : {}), leaseUntilMs: Date.now() + this.leaseMs };
+    const now = Date.now();
+    return { ...(lease ? { lease } : {}), leaseAtMs: now, leaseUntilMs: now + this.leaseMs };
   }
 
   /**
-   * Past half its life, a lease in use is renewed in the background (a query: no history,
-   * off the request path), so a busy group is not asked synchronously when it runs out.
+   * A lease in use is renewed in the background once it is RENEW_AFTER_MS old (or half its
+   * life, if shorter): a query, no history, off the request path. A busy group is then not
+   * asked synchronously when its lease runs out, and an incident that closed stops being
+   * named within a few seconds.
    */
   private renewSoon(groupId: string, known: KnownGroup): void {
-    if (known.renewing || known.leaseUntilMs - Date.now() > this.leaseMs / 2) return;
+    if (known.renewing || Date.now() - known.leaseAtMs < Math.min(RENEW_AFTER_MS, this.leaseMs / 2)) return;
     known.renewing = true;
     this.client.workflow
       .getHandle(groupId)
