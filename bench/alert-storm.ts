@@ -18,7 +18,7 @@
  *     first delivers one batch to each of its 400 groups, untimed (the groups exist, and
  *     ingest holds their routing leases), then is timed on further batches to them: the
  *     steady state of a storm, where a group's first webhook is the exception.
- *     `--lease-seconds 0` makes ingest ask the group for every batch.
+ *     `--lease-seconds N` turns on ingest's routing lease (ingest.routingLeaseSeconds; off by default).
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
  * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
  * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
@@ -37,7 +37,6 @@ import { CAPABILITY_TOOLS } from '../src/schemas/capabilities.js';
 import { loadConfig } from '../src/config.js';
 import { createIngestServer } from '../src/ingest/server.js';
 import { deliveryIdFor } from '../src/ingest/grouping.js';
-import { DEFAULT_ROUTING_LEASE_SECONDS } from '../src/aggregation/routing-lease.js';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { startSimulator } from '../src/simulator/index.js';
@@ -62,7 +61,7 @@ const { values: args } = parseArgs({
     /** Profiling: worker options, e.g. --worker '{"workflowThreadPoolSize":2}'. */
     worker: { type: 'string', default: '{}' },
     /** ingest.routingLeaseSeconds for both ingest servers (0: every batch asks its group). */
-    'lease-seconds': { type: 'string', default: String(DEFAULT_ROUTING_LEASE_SECONDS) },
+    'lease-seconds': { type: 'string', default: '0' },
   },
 });
 const TOTAL = Number(args.alerts);

@@ -204,9 +204,8 @@ void test('a long storm continues as new without losing an alert', async () => {
     const key = h.key('alertname="Storm"');
     const mk = (i: number): AmAlert => ({ labels: { alertname: 'Storm', service: 'frontend', pod: `fe-${i}`, severity: 'critical' }, startsAt });
     const ids = new Set<string>();
-    // Sequential and concurrent deliveries across several runs: four waves of ten (all but
-    // the first answered under the group's routing lease, fire and forget), each taken in
-    // by the group before the next, so every wave crosses a continue-as-new.
+    // Sequential and concurrent deliveries across several runs: four waves of ten, each
+    // taken in by the group before the next, so every wave crosses a continue-as-new.
     for (let i = 0; i < 10; i++) (await h.post(amWebhook(key, [mk(i)]))).body.incidents.forEach((x) => ids.add(x.id));
     await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 10, 'the first wave');
     for (let wave = 1; wave < 4; wave++) {
@@ -266,10 +265,13 @@ void test('a malformed batch is refused by the update validator and never enters
 });
 
 void test('under the routing lease, new alerts and inhibition targets are answered without waiting for the group and go where the 202 said; a resolved fingerprint asks the group', async () => {
-  const h = await startAggregationHarness({
-    ...FAST,
-    inhibitRules: [{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }],
-  });
+  const h = await startAggregationHarness(
+    {
+      ...FAST,
+      inhibitRules: [{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }],
+    },
+    { routingLeaseSeconds: 30 },
+  );
   try {
     const startsAt = await keepIncidentsOpen(h);
     const key = h.key('alertname="Errors"');

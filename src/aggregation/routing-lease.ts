@@ -25,9 +25,6 @@ import type { InhibitionView } from './correlation.js';
 import { currentIncident, type GroupState } from './group-state.js';
 import { equalKey, matchesAll, type CompiledRule } from './matchers.js';
 
-/** How long ingest uses a group's lease after the group's last answer (ingest.routingLeaseSeconds). */
-export const DEFAULT_ROUTING_LEASE_SECONDS = 30;
-
 /** The correlator's inhibition view goes into a lease only while it is at most this old. */
 export const INHIBITION_VIEW_SECONDS = 30;
 

@@ -3,7 +3,6 @@
  * lives, which MCP servers exist and which of their tools serve which capability.
  * Loaded from YAML (`--config` or $VIGIL_CONFIG) and the environment by src/config.ts.
  */
-import { DEFAULT_ROUTING_LEASE_SECONDS } from '../aggregation/routing-lease.js';
 import { z } from 'zod';
 import { Capability } from './capabilities.js';
 import { IncidentSettings } from './incident.js';
@@ -113,12 +112,15 @@ export const VigilConfig = z.object({
       maxBodyBytes: z.number().int().positive().default(1024 * 1024),
       groupBy: z.array(z.string()).optional(),
       /**
-       * How long ingest answers a group's batches from its routing lease (signalWithStart,
-       * no wait for a worker) after the group last answered; 0 = every batch asks the group.
+       * Off (0) by default: every batch waits for its group's answer. Above 0, ingest answers
+       * batches its routing lease settles (src/aggregation/routing-lease.ts) for that many
+       * seconds after the group last answered, with signalWithStart and no wait for a
+       * worker: about 6× the throughput, at the price of 202s that name an incident which
+       * closed before the group took the alerts (BENCHMARKS.md, alert storm).
        */
-      routingLeaseSeconds: z.number().nonnegative().default(DEFAULT_ROUTING_LEASE_SECONDS),
+      routingLeaseSeconds: z.number().nonnegative().default(0),
     })
-    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: DEFAULT_ROUTING_LEASE_SECONDS }),
+    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: 0 }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
   /**
