@@ -48,6 +48,23 @@ void test('a single weak source stays below 0.6', () => {
   assert.ok(v.confidence < 0.6, String(v.confidence));
 });
 
+void test('a finding on a service the ranking set aside does not count against agreement; one on a contender does', () => {
+  // The caller's latency z-score is higher, but the ranking explained it by its callee.
+  const setAside = inferRootCause({
+    candidates: [cand('petinfo-db', 1.0), cand('petsite', 0.3)],
+    evidence: [ev('metrics', [['petsite', 40], ['petinfo-db', 8]])],
+  });
+  assert.equal(setAside.rootCause?.service, 'petinfo-db');
+  assert.ok(setAside.confidence >= 0.9, String(setAside.confidence));
+  assert.ok(setAside.reasoning.some((r) => /1 of 1 source\(s\) with findings point at petinfo-db/.test(r)));
+  // The same evidence, but the ranking still rates the caller a contender: the source disagrees.
+  const contender = inferRootCause({
+    candidates: [cand('petinfo-db', 1.0), cand('petsite', 0.6)],
+    evidence: [ev('metrics', [['petsite', 40], ['petinfo-db', 8]])],
+  });
+  assert.ok(contender.confidence < 0.6, String(contender.confidence));
+});
+
 void test('history agreement raises and disagreement lowers confidence', () => {
   const base = { candidates: [cand('a', 0.7), cand('b', 0.5)], evidence: [ev('metrics', [['a', 10]]), ev('logs', [['a', 3]])] };
   const none = inferRootCause(base).confidence;

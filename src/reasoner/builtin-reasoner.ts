@@ -8,9 +8,11 @@
  *   marginT  = min(1, margin / 0.4)      a 40% gap counts as a clear margin
  *   coverage = sources that returned findings (metrics, logs, traces, topology)
  *   agreeT   = share of those sources whose findings on #1 reach at least half of
- *              the source's strongest finding (agreement of independent sources,
- *              relative to the evidence there is: a lone source that points at #1 is
- *              not penalised for sources the system does not have)
+ *              the source's strongest finding on a contender (a service the ranking
+ *              scores at least half of #1's: findings the ranking set aside do not
+ *              count against #1) (agreement of independent sources, relative to the
+ *              evidence there is: a lone source that points at #1 is not penalised for
+ *              sources the system does not have)
  *   history  = Σ similarity of similar incidents on #1 minus Σ on other services,
  *              divided by their total similarity (−1..1; 0 without history)
  *   strength = min(1, s1 / 0.5)          an absolute floor on the top score
@@ -44,14 +46,22 @@ export function scoreMargin(candidates: readonly Candidate[]): number {
   return Math.max(0, Math.min(1, (s1 - s2) / s1));
 }
 
-/** Sources whose findings on `service` reach at least half of that source's strongest finding. */
-export function agreeingSources(service: string, evidence: readonly SourceEvidence[]): string[] {
+/**
+ * Sources whose findings on `service` reach at least half of that source's strongest
+ * finding on a contender: a service the ranking still scores at least half of `service`'s
+ * score (all services when no candidates are given). Findings on services the ranking
+ * set aside (explained by a dependency, there before the fault, off the call path) do
+ * not count against it.
+ */
+export function agreeingSources(service: string, evidence: readonly SourceEvidence[], candidates?: readonly Candidate[]): string[] {
+  const top = candidates?.find((c) => c.service === service)?.score ?? 0;
+  const contenders = candidates && top > 0 ? new Set(candidates.filter((c) => c.score >= 0.5 * top).map((c) => c.service)) : undefined;
   const agree = new Set<string>();
   for (const ev of evidence) {
     let max = 0;
     let mine = 0;
     for (const f of ev.findings) {
-      max = Math.max(max, f.score);
+      if (!contenders || contenders.has(f.service)) max = Math.max(max, f.score);
       if (f.service === service) mine = Math.max(mine, f.score);
     }
     if (mine > 0 && mine >= 0.5 * max) agree.add(ev.source);
@@ -96,7 +106,7 @@ export function inferRootCause(input: InferRootCauseInput): RootCauseVerdict {
   }
   const second = input.candidates[1];
   const margin = scoreMargin(input.candidates);
-  const sources = agreeingSources(top.service, input.evidence);
+  const sources = agreeingSources(top.service, input.evidence, input.candidates);
   const history = historyAgreement(top.service, input.similarIncidents ?? []);
   const available = sourcesWithFindings(input.evidence);
   const confidence = confidenceOf({ margin, agreeing: sources.length, available: available.length, history, topScore: top.score });
