@@ -358,7 +358,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
   const misjudged: Record<string, number> = {};
   for (const g of statuses as GroupStatus[])
     for (const rec of Object.values(g.state.alerts)) {
-      if (!rec.promised || !fingerprints.has(rec.promised === 'suppressed' ? rec.fingerprint : rec.fingerprint)) continue;
+      if (!rec.promised || !fingerprints.has(rec.fingerprint)) continue;
       const said = rec.promised === 'suppressed' ? 'suppressed' : 'an incident';
       const went = rec.suppressed ? `suppressed (${rec.suppressed.reason})` : rec.incidentId ? (g.state.incidents.find((i) => i.id === rec.incidentId)?.state === 'linked' ? 'a linked incident' : 'another incident') : 'nowhere yet';
       const promisedInc = g.state.incidents.find((i) => i.id === rec.promised);
@@ -423,7 +423,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
     `| incidents opened | ${incidents} (alerts merged across groups: ${merged}) |`,
     `| reduction ratio | ${(TOTAL / Math.max(1, incidents)).toFixed(1)} alerts per incident (${groups.size} groups → ${incidents} incidents) |`,
     `| group continue-as-new | ${cans} |`,
-    `| webhook batches answered from the routing lease / by the group | ${sink.stats.leased} / ${sink.stats.asked} |`,
+    `| webhook batches answered from the routing lease / by the group | ${ingest.metrics.batchesDelivered.get({ via: 'lease' })} / ${ingest.metrics.batchesDelivered.get({ via: 'group' })} |`,
     `| alerts that did not go where the 202 said (the incident named closed first: promisesBroken) | ${broken}${Object.keys(misjudged).length ? ` (${Object.entries(misjudged).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''} |`,
     `| ingest latency p50 / p99 / max | ${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms |`,
   ];

@@ -176,27 +176,13 @@ void test('unanswered, the checkpoint escalates along the chain, notifies each l
 });
 
 void test('a takeover while the remediation saga runs stops it: no further step, the record says what was done and what is left', async () => {
-  const h = await harness(
-    writePolicy((p) => {
-      p.killSwitch.pollSeconds = 1;
-      p.checkpoint.confidenceThreshold = 0; // no person needed: straight to remediation
-      p.checkpoint.sampleRate = 0;
-    }),
-    28,
-  );
   // The kill switch holds the saga before its first step, so the takeover lands mid-saga.
-  const startOp = () =>
-    new WithStartWorkflowOperation(KILL_SWITCH_WORKFLOW, { workflowId: KILL_SWITCH_WORKFLOW_ID, taskQueue: h.config.temporal.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', args: [] });
-  await h.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'commander@local', reason: 'hold for the takeover test' }], startWorkflowOperation: startOp() });
+  const { h, handle, resume, release } = await sagaHeldByKillSwitch(28, 'hold for the takeover test');
   try {
-    const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P2');
-    await waitForStatus(handle, (s) => s.stage === 'remediation');
-    const child = h.client.workflow.getHandle(`${handle.workflowId}-remediation`);
-    await pollUntil(async () => child.query(sagaStatusQuery), (s) => s.state === 'paused');
     const rec = await handle.executeUpdate(decideUpdate, { args: [{ kind: 'takeover', actor: 'commander@local', reason: 'doing it by hand' }] });
     assert.equal(rec.accepted, true);
     // Resuming now must not let the cancelled saga act.
-    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).executeUpdate(resumeUpdate, { args: [{ by: 'commander@local' }] });
+    await resume();
     const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
     assert.equal(final.outcome, 'manual-takeover', final.saga?.summary);
     assert.equal(final.saga?.outcome, 'cancelled');
@@ -205,7 +191,7 @@ void test('a takeover while the remediation saga runs stops it: no further step,
     assert.ok(final.timeline.some((t) => /commander@local took over manually: stopping remediation/.test(t.note)));
     assert.deepEqual(await actionCounts(h), {}, 'the simulator saw no action');
   } finally {
-    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).terminate('test over').catch(() => undefined);
+    await release();
   }
 });
 
@@ -221,34 +207,50 @@ void test('shadow mode diagnoses and proposes but never calls a remediation tool
 });
 
 void test('the kill switch holds every remediation step until resume, and the hold is recorded', async () => {
+  // restart is low risk under assisted autonomy: no checkpoint, straight to remediation, which must wait.
+  const { h, handle, paused, resume, release } = await sagaHeldByKillSwitch(27, 'change freeze');
+  try {
+    assert.match(paused.pausedReason ?? '', /paused everywhere by commander@local.*change freeze/);
+    assert.deepEqual(await actionCounts(h), {}, 'no action while paused');
+
+    await resume();
+    const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
+    assert.equal(final.outcome, 'remediated', final.saga?.summary);
+    assert.equal(Object.keys(await actionCounts(h)).length, 1);
+  } finally {
+    await release();
+  }
+});
+
+/**
+ * A P2 db-pool-exhaustion incident on payment that needs no person, with the kill switch
+ * paused (`reason`) first: its saga is held before the first step. `resume` lifts the
+ * switch; `release` ends it (the switch is namespace-wide: always call it).
+ */
+async function sagaHeldByKillSwitch(seed: number, reason: string) {
   const h = await harness(
     writePolicy((p) => {
       p.killSwitch.pollSeconds = 1;
       p.checkpoint.confidenceThreshold = 0; // no person needed: straight to remediation
       p.checkpoint.sampleRate = 0;
     }),
-    27,
+    seed,
   );
-  const startOp = () =>
-    new WithStartWorkflowOperation(KILL_SWITCH_WORKFLOW, { workflowId: KILL_SWITCH_WORKFLOW_ID, taskQueue: h.config.temporal.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', args: [] });
-  await h.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'commander@local', reason: 'change freeze' }], startWorkflowOperation: startOp() });
+  const killSwitch = h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID);
+  const release = () => killSwitch.terminate('test over').then(() => undefined, () => undefined);
+  const startWorkflowOperation = new WithStartWorkflowOperation(KILL_SWITCH_WORKFLOW, { workflowId: KILL_SWITCH_WORKFLOW_ID, taskQueue: h.config.temporal.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', args: [] });
+  await h.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'commander@local', reason }], startWorkflowOperation });
   try {
     const handle = await incident(h, 'db-pool-exhaustion', 'payment', 'P2');
-    // restart is low risk under assisted autonomy: no checkpoint, straight to remediation, which must wait.
     await waitForStatus(handle, (s) => s.stage === 'remediation');
     const child = h.client.workflow.getHandle(`${handle.workflowId}-remediation`);
     const paused = await pollUntil(async () => child.query(sagaStatusQuery), (s) => s.state === 'paused');
-    assert.match(paused.pausedReason ?? '', /paused everywhere by commander@local.*change freeze/);
-    assert.deepEqual(await actionCounts(h), {}, 'no action while paused');
-
-    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).executeUpdate(resumeUpdate, { args: [{ by: 'commander@local' }] });
-    const final: IncidentStatus = await incidentResult(h.client, handle.workflowId);
-    assert.equal(final.outcome, 'remediated', final.saga?.summary);
-    assert.equal(Object.keys(await actionCounts(h)).length, 1);
-  } finally {
-    await h.client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID).terminate('test over').catch(() => undefined);
+    return { h, handle, paused, release, resume: () => killSwitch.executeUpdate(resumeUpdate, { args: [{ by: 'commander@local' }] }) };
+  } catch (err) {
+    await release();
+    throw err;
   }
-});
+}
 
 async function pollUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -62,7 +62,7 @@ import {
   incidentClosedSignal,
   routingLeaseQuery,
   type ForwardedAlerts,
-  type GroupSettingsOffer,
+  type DeliveryOptions,
   type IncidentClosed,
 } from './messages.js';
 
@@ -81,6 +81,8 @@ const MAX_ALERTS_PER_MESSAGE = 200;
 const KEEP_DELIVERY_IDS = 256;
 /** Settings changes remembered in the group's records. */
 const KEEP_SETTINGS_CHANGES = 10;
+/** After a sender last used or asked for the routing lease, the group keeps its lease data this long. */
+const LEASE_INTEREST_MS = 10 * 60 * 1000;
 
 function issuesText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
   return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).slice(0, 5).join('; ');
@@ -110,18 +112,19 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   setHandler(routingLeaseQuery, () => leaseOf(state, Date.now()) ?? null);
   setHandler(
     deliverAlertsUpdate,
-    (batch: AlertBatch, offer?: GroupSettingsOffer) =>
+    (batch: AlertBatch, options?: DeliveryOptions) =>
       serial(() => {
-        if (offer) adopt(AggregationSettingsSchema.parse(offer.settings));
+        if (options?.settings) adopt(AggregationSettingsSchema.parse(options.settings));
+        if (options?.lease) state.leaseAskedMs = Date.now();
         return deliver(batch);
       }),
     {
-      validator: (batch: AlertBatch, offer?: GroupSettingsOffer) => {
+      validator: (batch: AlertBatch, options?: DeliveryOptions) => {
         const parsed = AlertBatchSchema.safeParse(batch);
         if (!parsed.success) throw new Error(`malformed alert batch: ${issuesText(parsed.error.issues)}`);
         if (parsed.data.groupKey !== input.groupKey) throw new Error(`batch of group ${JSON.stringify(parsed.data.groupKey)} sent to the group of ${JSON.stringify(input.groupKey)}`);
-        if (offer !== undefined) {
-          const offered = AggregationSettingsSchema.safeParse(offer?.settings);
+        if (options?.settings !== undefined) {
+          const offered = AggregationSettingsSchema.safeParse(options.settings);
           if (!offered.success) throw new Error(`malformed aggregation settings: ${issuesText(offered.error.issues)}`);
         }
       },
@@ -265,12 +268,20 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
     const answer = result(alerts, routes);
-    if (batch.promisedIncidentId || batch.promisedSuppressed) keptPromises(batch.promisedIncidentId ?? null, new Set(batch.promisedSuppressed ?? []), answer.routes);
+    if (batch.promisedIncidentId || batch.promisedSuppressed) {
+      state.leaseAskedMs = now;
+      recordBrokenPromises(batch.promisedIncidentId ?? null, new Set(batch.promisedSuppressed ?? []), answer.routes);
+    }
     return answer;
   }
 
+  /** Whether a sender has used this group's routing lease lately (only then is it worth the correlator's inhibition view). */
+  function leasing(): boolean {
+    return state.leaseAskedMs !== undefined && Date.now() - state.leaseAskedMs < LEASE_INTEREST_MS;
+  }
+
   /** Records the alerts that did not go where ingest's 202 said under the lease (it changed before the group took them). */
-  function keptPromises(incidentId: string | null, suppressed: ReadonlySet<string>, routes: Route[]): void {
+  function recordBrokenPromises(incidentId: string | null, suppressed: ReadonlySet<string>, routes: Route[]): void {
     const broken = routes.filter((r) => r.incidentId !== (suppressed.has(r.fingerprint) ? null : incidentId));
     if (broken.length === 0) return;
     state.counters.promisesBroken = (state.counters.promisesBroken ?? 0) + broken.length;
@@ -299,7 +310,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       seen.add(a.fingerprint);
       out.push(routes.get(a.fingerprint) ?? dup(a));
     }
-    const lease = leaseOf(state, Date.now());
+    // Only for a sender that uses leases: it costs a pass over the group's records.
+    const lease = leasing() ? leaseOf(state, Date.now()) : undefined;
     return { groupId, routes: out, ...(lease ? { lease } : {}) };
   }
 
@@ -556,7 +568,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   async function askCorrelator(req: CorrelateRequest): Promise<CorrelateResponse | undefined> {
     const closedIds = [...state.closedToReport];
     try {
-      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}), ...(rules.length > 0 ? { wantInhibitors: true } : {}) });
+      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}), ...(rules.length > 0 && leasing() ? { wantInhibitors: true } : {}) });
       state.closedToReport = state.closedToReport.filter((id) => !closedIds.includes(id));
       if (answer.inhibitors) state.inhibitors = { atMs: Date.now(), view: answer.inhibitors };
       if (answer.topologyError) log.info('correlation without topology', { groupId, error: answer.topologyError });

@@ -42,13 +42,16 @@ export const ALERT_CORRELATOR_WORKFLOW = 'AlertCorrelatorWorkflow';
 
 /**
  * A batch of one group's alerts; the answer says where each alert went (validated: malformed
- * batches are refused). The sender may hand over its aggregation settings with it: a group
- * whose settings differ adopts them before deciding on the batch.
+ * batches are refused). With it the sender may hand over its aggregation settings (a group
+ * whose settings differ adopts them before deciding on the batch) and ask for the group's
+ * routing lease in the answer.
  */
-export const deliverAlertsUpdate = defineUpdate<DeliveryResult, [AlertBatch, GroupSettingsOffer?]>('deliver-alerts');
+export const deliverAlertsUpdate = defineUpdate<DeliveryResult, [AlertBatch, DeliveryOptions?]>('deliver-alerts');
 
-export interface GroupSettingsOffer {
-  settings: AggregationSettings;
+export interface DeliveryOptions {
+  settings?: AggregationSettings;
+  /** Answer with the routing lease (src/aggregation/routing-lease.ts); the sender uses leases. */
+  lease?: boolean;
 }
 
 /** The group's records: incidents, where each alert went, suppressions. */

@@ -121,6 +121,8 @@ export interface GroupState {
   settingsChanges?: { atMs: number; changed: string[] }[];
   /** The correlator's last inhibition view (workflow time of the answer): what the routing lease says of targets. */
   inhibitors?: { atMs: number; view: InhibitionView };
+  /** Workflow time a sender last asked for or used the routing lease (lease data is kept only while it does). */
+  leaseAskedMs?: number;
 }
 
 export interface AlertGroupInput {

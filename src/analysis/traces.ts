@@ -295,9 +295,7 @@ export function missingCalls(
     if (e.missing === 0 || binomialTail(e.missing, e.n, Math.max(p0, 0.05)) >= SHIFT_ALPHA) continue;
     const top = [...e.last].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
     const lastCallee = top && top[0] !== e.service && top[1] > e.missing / 2 ? top[0] : null;
-    const { last: _l, ...rest } = e;
-    void _l;
-    out.push({ ...rest, baseShare: p0, calls: expected.get(k) ?? [], lastCallee });
+    out.push({ service: e.service, operation: e.operation, missing: e.missing, n: e.n, first: e.first, baseShare: p0, calls: expected.get(k) ?? [], lastCallee });
   }
   return out;
 }

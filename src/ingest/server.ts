@@ -65,6 +65,8 @@ export interface IngestServer {
   close(): Promise<void>;
   /** The registry the ingest metrics live in. */
   readonly registry: Registry;
+  /** The ingest metrics themselves (what /metrics renders). */
+  readonly metrics: IngestMetrics;
   /** The node:http request listener, for mounting on another server. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -350,6 +352,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
 
   return {
     registry,
+    metrics,
     handler,
     listen(port, host = '127.0.0.1') {
       if (server) return Promise.reject(new Error('ingest server is already listening'));

@@ -49,9 +49,8 @@ const MAX_KNOWN_GROUPS = 10_000;
 /** What this sink knows of a group it has asked. */
 interface KnownGroup {
   lease?: RoutingLease;
-  /** When the group gave it, and until when it holds (this process's clock). */
+  /** When the group gave it (this process's clock); it holds for routingLeaseSeconds. */
   leaseAtMs: number;
-  leaseUntilMs: number;
   /** A background renewal is under way. */
   renewing?: boolean;
 }
@@ -97,8 +96,6 @@ export class TemporalAlertSink implements AlertSink {
    * configuration adopts the current one (bounded: forgotten groups are told again).
    */
   private readonly known = new Map<string, KnownGroup>();
-  /** Batches answered under a lease (signalWithStart) and by the group (update-with-start). */
-  readonly stats = { leased: 0, asked: 0 };
 
   constructor(
     private readonly client: Client,
@@ -131,7 +128,7 @@ export class TemporalAlertSink implements AlertSink {
   async deliverOne(batch: AlertBatch): Promise<DeliveredBatch[]> {
     const input = this.groupInput(batch.groupKey);
     const known = this.known.get(input.groupId);
-    const promised = known?.lease && known.leaseUntilMs > Date.now() ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
+    const promised = known?.lease && Date.now() - known.leaseAtMs < this.leaseMs ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
     if (promised && known) {
       this.renewSoon(input.groupId, known);
       return this.handOver(input, batch, promised);
@@ -146,8 +143,8 @@ export class TemporalAlertSink implements AlertSink {
       });
       // Its handle promise rejects when the call fails; the failure is handled below.
       startWorkflowOperation.workflowHandle().catch(() => undefined);
-      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: known ? [batch] : [batch, { settings: this.settings }], startWorkflowOperation });
-      this.stats.asked++;
+      const options = { ...(known ? {} : { settings: this.settings }), ...(this.leaseMs > 0 ? { lease: true } : {}) };
+      result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: Object.keys(options).length > 0 ? [batch, options] : [batch], startWorkflowOperation });
       if (this.known.size >= MAX_KNOWN_GROUPS && !known) this.known.clear();
       this.known.set(input.groupId, this.leaseFrom(result.lease));
     } catch (err) {
@@ -169,8 +166,7 @@ export class TemporalAlertSink implements AlertSink {
   }
 
   private leaseFrom(lease: RoutingLease | null | undefined): KnownGroup {
-    const now = Date.now();
-    return { ...(lease ? { lease } : {}), leaseAtMs: now, leaseUntilMs: now + this.leaseMs };
+    return { ...(lease ? { lease } : {}), leaseAtMs: Date.now() };
   }
 
   /**
@@ -209,7 +205,6 @@ export class TemporalAlertSink implements AlertSink {
     } catch (err) {
       throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
     }
-    this.stats.leased++;
     const suppressed = new Set(promise.suppressed);
     const fingerprints = [...new Set(batch.alerts.map((a) => a.fingerprint))];
     const split: [string, string[]][] = [

@@ -66,8 +66,8 @@ export interface AggregationHarness {
   config: VigilConfig;
   ingestUrl: string;
   sim: SimulatorHttp;
-  /** The ingest server's sink (its stats say which batches went under a routing lease). */
-  sink: TemporalAlertSink;
+  /** Batches the ingest server delivered so far, by who named their incident (its /metrics counter). */
+  batchesVia(): { leased: number; asked: number };
   /** A group key unique to this test run. */
   key(name: string): string;
   post(body: unknown): Promise<{ status: number; body: AcceptedBody }>;
@@ -112,7 +112,7 @@ export async function startAggregationHarness(aggregation: AggregationSettingsIn
     config,
     ingestUrl: url,
     sim,
-    sink,
+    batchesVia: () => ({ leased: ingest.metrics.batchesDelivered.get({ via: 'lease' }), asked: ingest.metrics.batchesDelivered.get({ via: 'group' }) }),
     key: (name) => `{}:{test="${run}",${name}}`,
     async post(body) {
       const res = await fetch(`${url}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
