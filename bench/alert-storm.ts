@@ -15,10 +15,14 @@
  *  2. Throughput: the same kind of batches, closed loop with fixed concurrency, through
  *     (a) the ingest HTTP server, (b) a bare client's update-with-start to the group
  *     workflow, (c) a bare client's signalWithStart to it; alerts/s and ratios. Each path
- *     first delivers one batch to each of its 400 groups, untimed (the groups exist, and
- *     ingest holds their routing leases), then is timed on further batches to them: the
- *     steady state of a storm, where a group's first webhook is the exception.
- *     `--lease-seconds N` turns on ingest's routing lease (ingest.routingLeaseSeconds; off by default).
+ *     first delivers two batches to each of its 400 groups, untimed (the groups exist, and
+ *     ingest holds their routing leases: it asks for one from a group's second batch), then
+ *     is timed on further batches to them: the steady state of a storm, where a group's
+ *     first webhooks are the exception. Each path starts from an idle worker (every batch
+ *     handed over before was taken by its group), so none meets another's backlog; the
+ *     time the worker took to catch up after each is printed. --rounds N (N > 1) alternates
+ *     ingest and signalWithStart in N short rounds (A B B A) instead.
+ *     `--lease-seconds N` sets ingest's routing lease (ingest.routingLeaseSeconds; 0 = off).
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
  * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
  * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
@@ -52,6 +56,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '60' },
     services: { type: 'string', default: '50' },
     'throughput-seconds': { type: 'string', default: '15' },
+    /** Ingest and bare signalWithStart alternate in this many rounds (throughput-seconds split between them). */
+    rounds: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '32' },
     seed: { type: 'string', default: '42' },
     /** Comma-separated: storm, ingest, update, signal (profiling runs pick a subset). */
@@ -69,6 +75,7 @@ const SECONDS = Number(args.seconds);
 const SERVICES = Number(args.services);
 const THROUGHPUT_SECONDS = Number(args['throughput-seconds']);
 const CONCURRENCY = Number(args.concurrency);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const PHASES = new Set(args.phases.split(',').map((p) => p.trim()));
 const LEASE_SECONDS = Number(args['lease-seconds']);
 
@@ -201,7 +208,28 @@ async function withDeadline<T>(what: string, ms: number, fn: () => Promise<T | u
 }
 
 /** Closed loop: `concurrency` workers take jobs until `seconds` pass; returns alerts/s. */
-async function closedLoop(seconds: number, concurrency: number, job: (i: number) => Promise<number>): Promise<{ alertsPerSecond: number; alerts: number; errors: number; p50: number; p99: number }> {
+interface LoopResult {
+  alertsPerSecond: number;
+  alerts: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  seconds: number;
+  took: number[];
+}
+
+/** Rounds of one path as one result: alerts over the time of all its rounds, latencies pooled. */
+function combine(rs: LoopResult[] | undefined): LoopResult | undefined {
+  if (!rs || rs.length === 0) return undefined;
+  const took = rs.flatMap((r) => r.took);
+  const alerts = rs.reduce((n, r) => n + r.alerts, 0);
+  const seconds = rs.reduce((n, r) => n + r.seconds, 0);
+  return { alertsPerSecond: alerts / seconds, alerts, errors: rs.reduce((n, r) => n + r.errors, 0), p50: quantile(took, 0.5), p99: quantile(took, 0.99), seconds, took };
+}
+
+const perRound = (rs: LoopResult[] | undefined) => (rs ?? []).map((r) => r.alertsPerSecond.toFixed(0)).join(', ');
+
+async function closedLoop(seconds: number, concurrency: number, job: (i: number) => Promise<number>): Promise<LoopResult> {
   const end = Date.now() + seconds * 1000;
   let next = 0;
   let alerts = 0;
@@ -225,7 +253,8 @@ async function closedLoop(seconds: number, concurrency: number, job: (i: number)
     }),
   );
   if (process.env['BENCH_DEBUG']) log(`  ${took.length} requests in ${((Date.now() - start) / 1000).toFixed(1)} s (the last ended ${((Date.now() - end) / 1000).toFixed(1)} s after the deadline), max ${Math.max(...took).toFixed(0)} ms`);
-  return { alertsPerSecond: alerts / ((Date.now() - start) / 1000), alerts, errors, p50: quantile(took, 0.5), p99: quantile(took, 0.99) };
+  const elapsed = (Date.now() - start) / 1000;
+  return { alertsPerSecond: alerts / elapsed, alerts, errors, p50: quantile(took, 0.5), p99: quantile(took, 0.99), seconds: elapsed, took };
 }
 
 const rate = (r: { alertsPerSecond: number } | undefined) => (r ? r.alertsPerSecond.toFixed(0) : 'not run');
@@ -323,7 +352,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
     // routed again (an incident closed under them and they were bounced or orphaned).
     const busy = all.filter(
       (g) =>
-        g.state.incidents.some((i) => i.state === 'pending' || (i.state === 'open' && i.queue.length > 0)) ||
+        g.state.incidents.some((i) => i.state === 'pending' || i.state === 'closing' || (i.state === 'open' && i.queue.length > 0)) ||
         Object.values(g.state.alerts).some((a) => a.incidentId === null && !a.suppressed && a.status === 'firing'),
     );
     return busy.length === 0 ? all : undefined;
@@ -354,6 +383,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
   const duplicates = (statuses as GroupStatus[]).reduce((n, g) => n + g.state.counters.duplicates, 0);
   const cans = (statuses as GroupStatus[]).reduce((n, g) => n + g.state.counters.continuedAsNew, 0);
   const broken = (statuses as GroupStatus[]).reduce((n, g) => n + (g.state.counters.promisesBroken ?? 0), 0);
+  const followUps = (statuses as GroupStatus[]).reduce((n, g) => n + (g.state.counters.followUps ?? 0), 0);
   // Where the alerts the lease misjudged went instead, by kind.
   const misjudged: Record<string, number> = {};
   for (const g of statuses as GroupStatus[])
@@ -424,7 +454,8 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
     `| reduction ratio | ${(TOTAL / Math.max(1, incidents)).toFixed(1)} alerts per incident (${groups.size} groups → ${incidents} incidents) |`,
     `| group continue-as-new | ${cans} |`,
     `| webhook batches answered from the routing lease / by the group | ${ingest.metrics.batchesDelivered.get({ via: 'lease' })} / ${ingest.metrics.batchesDelivered.get({ via: 'group' })} |`,
-    `| alerts that did not go where the 202 said (the incident named closed first: promisesBroken) | ${broken}${Object.keys(misjudged).length ? ` (${Object.entries(misjudged).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''} |`,
+    `| alerts that did not go where the 202 said (promisesBroken) | ${broken}${Object.keys(misjudged).length ? ` (${Object.entries(misjudged).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''} |`,
+    `| alerts that reached their incident after its diagnosis and went on to a follow-up incident (followUps) | ${followUps} |`,
     `| ingest latency p50 / p99 / max | ${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms |`,
   ];
   return { lines, ok: accounted === TOTAL && failed === 0 };
@@ -432,6 +463,16 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
 
 try {
   const storm = PHASES.has('storm') ? await runStorm() : { lines: ['(storm not run)'], ok: true };
+  if (PHASES.has('storm')) {
+    // The storm's incidents (and their follow-ups) finish before throughput is measured, so
+    // no phase competes with their diagnoses for the CPU.
+    const t = Date.now();
+    await withDeadline('the storm incidents to finish', 600_000, async () => {
+      const { count } = await client.workflow.count(`TaskQueue="${taskQueue}" AND WorkflowType="IncidentWorkflow" AND ExecutionStatus="Running"`);
+      return count === 0 ? true : undefined;
+    });
+    log(`# storm incidents finished ${((Date.now() - t) / 1000).toFixed(1)} s after the accounting`);
+  }
 
   // ---------------- 2. throughput ----------------
   // Throughput groups never reach group_wait during the run, so no incident workflow
@@ -471,47 +512,106 @@ try {
   };
   const startOp = (groupKey: string) =>
     new WithStartWorkflowOperation(ALERT_GROUP_WORKFLOW, { workflowId: groupIdFor(groupKey), taskQueue, args: [tpSink.groupInput(groupKey)], workflowIdConflictPolicy: 'USE_EXISTING' });
-  const phase = <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => (PHASES.has(name) ? fn() : Promise.resolve(undefined));
-  /** One untimed batch to each of the 400 groups a phase uses, through the phase's own path. */
-  const warm = async (job: (i: number) => Promise<number>) => {
+  /**
+   * Two untimed batches to each of the 400 groups a path uses, through the path itself
+   * (ingest asks for a group's routing lease from its second batch within the lease).
+   */
+  const warm = async (name: string, job: (i: number) => Promise<number>) => {
     const t = Date.now();
-    const ids = Array.from({ length: 400 }, (_, i) => i);
+    const ids = Array.from({ length: 800 }, (_, i) => i);
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       for (let i = ids.shift(); i !== undefined; i = ids.shift()) await job(i);
     }));
-    log(`  (warmed 400 groups in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    log(`  (${name}: warmed 400 groups, 2 batches each, in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
   };
-  /** Batch i of a phase after the warm-up: the same 400 groups, new alerts. */
-  const timed = (job: (i: number) => Promise<number>) => async () => {
-    await warm(job);
-    return closedLoop(THROUGHPUT_SECONDS, CONCURRENCY, (i) => job(400 + i));
+  const jobs: Record<'ingest' | 'update' | 'signal', (i: number) => Promise<number>> = {
+    ingest: async (i) => {
+      const { body } = batchFor('tp-ingest', i);
+      const status = await tpPost(body);
+      if (status !== 202) throw new Error(String(status));
+      return 10;
+    },
+    update: async (i) => {
+      const { batch } = batchFor('tp-update', i);
+      await client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation: startOp(batch.groupKey) });
+      return 10;
+    },
+    signal: async (i) => {
+      const { batch } = batchFor('tp-signal', i);
+      await client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, {
+        workflowId: groupIdFor(batch.groupKey),
+        taskQueue,
+        args: [tpSink.groupInput(batch.groupKey)],
+        signal: alertsSignal,
+        signalArgs: [batch],
+      });
+      return 10;
+    },
   };
-  const viaIngest = await phase('ingest', timed(async (i) => {
-    const { body } = batchFor('tp-ingest', i);
-    const status = await tpPost(body);
-    if (status !== 202) throw new Error(String(status));
-    return 10;
-  }));
+  /** Timed batches of each path: new alerts to its warmed groups. */
+  // Batches sent per path (the warm-up's 800 included).
+  const next = { ingest: 800, update: 800, signal: 800 };
+  const rounds: Partial<Record<keyof typeof jobs, LoopResult[]>> = {};
+  const tags = { ingest: 'tp-ingest', update: 'tp-update', signal: 'tp-signal' } as const;
+  /**
+   * Waits until the path's 400 groups have taken every batch handed to them (accepted is
+   * not processed: a fire-and-forget path leaves the worker a backlog that would slow
+   * whatever runs next). Returns the seconds it took.
+   */
+  const drain = async (name: keyof typeof jobs) => {
+    const t = Date.now();
+    const ids = Array.from({ length: 400 }, (_, i) => groupIdFor(batchFor(tags[name], i).batch.groupKey));
+    // Bounded: a worker that has not caught up within a minute is reported, not waited for.
+    await withDeadline(`the ${name} groups to take their batches`, 60_000, async () => {
+      let taken = 0;
+      const queue = [...ids];
+      await Promise.all(Array.from({ length: 16 }, async () => {
+        for (let id = queue.shift(); id; id = queue.shift()) {
+          const g = await client.workflow.getHandle(id).query(groupStatusQuery);
+          taken += g.state.counters.deliveries; // after the await: concurrent readers
+        }
+      }));
+      if (process.env['BENCH_DEBUG']) log(`  (${name}: groups took ${taken} of ${next[name]} batches)`);
+      return taken >= next[name] ? true : undefined;
+    }).catch(() => log(`  (${name}: the worker had not caught up after 60 s; going on)`));
+    return (Date.now() - t) / 1000;
+  };
+  const drained: Record<string, number[]> = {};
+  const measure = async (name: keyof typeof jobs, seconds: number) => {
+    (rounds[name] ??= []).push(await closedLoop(seconds, CONCURRENCY, () => jobs[name](next[name]++)));
+    (drained[name] ??= []).push(await drain(name));
+  };
+  // Ingest and bare signalWithStart, the goal's ratio, alternate in short rounds (A B B A ...),
+  // each from an idle worker (the previous round's batches all taken), so that both meet
+  // the same background.
+  const paired = (['ingest', 'signal'] as const).filter((p) => PHASES.has(p));
+  if (ROUNDS === 1) {
+    // One round each: warm, let the worker catch up, measure (a lease is then as fresh as in a running storm).
+    for (const p of paired) {
+      await warm(p, jobs[p]);
+      await drain(p);
+      await measure(p, THROUGHPUT_SECONDS);
+    }
+  } else {
+    for (const p of paired) {
+      await warm(p, jobs[p]);
+      await drain(p);
+    }
+    for (let r = 0; r < ROUNDS; r++) for (const p of r % 2 === 0 ? paired : [...paired].reverse()) await measure(p, THROUGHPUT_SECONDS / ROUNDS);
+  }
+  // Update-with-start (the strict path's ceiling) after them: its warm-up is long.
+  if (PHASES.has('update')) {
+    await warm('update', jobs.update);
+    await measure('update', THROUGHPUT_SECONDS);
+  }
+  for (const [p, secs] of Object.entries(drained)) log(`  (${p}: the worker took ${secs.map((x) => x.toFixed(1)).join(', ')} s after each round to catch up)`);
+  const viaIngest = combine(rounds.ingest);
+  const viaUpdate = combine(rounds.update);
+  const viaSignal = combine(rounds.signal);
   const via = await tpIngest.batchesVia();
-  log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99 ${lat(viaIngest)} ms); batches under a lease ${via.lease}, asking the group ${via.group} (warm-up included)`);
-  const viaUpdate = await phase('update', timed(async (i) => {
-    const { batch } = batchFor('tp-update', i);
-    await client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation: startOp(batch.groupKey) });
-    return 10;
-  }));
+  log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99 ${lat(viaIngest)} ms; rounds ${perRound(rounds.ingest)}); batches under a lease ${via.lease}, asking the group ${via.group} (warm-up included)`);
   log(`  bare update-with-start: ${rate(viaUpdate)} alerts/s (${viaUpdate?.errors ?? 0} errors, latency p50/p99 ${lat(viaUpdate)} ms)`);
-  const viaSignal = await phase('signal', timed(async (i) => {
-    const { batch } = batchFor('tp-signal', i);
-    await client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, {
-      workflowId: groupIdFor(batch.groupKey),
-      taskQueue,
-      args: [tpSink.groupInput(batch.groupKey)],
-      signal: alertsSignal,
-      signalArgs: [batch],
-    });
-    return 10;
-  }));
-  log(`  bare signalWithStart: ${rate(viaSignal)} alerts/s (${viaSignal?.errors ?? 0} errors, latency p50/p99 ${lat(viaSignal)} ms)`);
+  log(`  bare signalWithStart: ${rate(viaSignal)} alerts/s (${viaSignal?.errors ?? 0} errors, latency p50/p99 ${lat(viaSignal)} ms; rounds ${perRound(rounds.signal)})`);
   await tpIngest.close();
 
   // ---------------- report ----------------
@@ -520,7 +620,7 @@ try {
     '',
     ...storm.lines,
     '',
-    `| throughput (${THROUGHPUT_SECONDS} s each, ${CONCURRENCY} concurrent senders, 10 alerts per batch, 400 groups, group_wait not reached) | alerts/s | latency p50 / p99 ms | errors |`,
+    `| throughput (${THROUGHPUT_SECONDS} s each; ${ROUNDS > 1 ? `ingest and signalWithStart alternating in ${ROUNDS} rounds; ` : 'each from an idle worker; '}${CONCURRENCY} concurrent senders, 10 alerts per batch, 400 groups, group_wait not reached) | alerts/s | latency p50 / p99 ms | errors |`,
     '|---|---|---|---|',
     `| \`vigil ingest\` process (${via.lease} batches under a routing lease → signalWithStart, ${via.group} asking the group → update-with-start, warm-up included; lease ${LEASE_SECONDS} s) | ${rate(viaIngest)} | ${lat(viaIngest)} | ${viaIngest?.errors ?? ''} |`,
     `| bare client update-with-start (same workflow, same batches) | ${rate(viaUpdate)} | ${lat(viaUpdate)} | ${viaUpdate?.errors ?? ''} |`,

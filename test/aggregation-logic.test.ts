@@ -142,7 +142,7 @@ void test('routing lease: the current incident, every fingerprint that would not
   const now = 1_000_000;
   assert.equal(leaseOf(state, now), undefined, 'no current incident: the next alert decides one');
   const rec = (fingerprint: string, incidentId: string | null, extra: object = {}) => ({ fingerprint, startsAt: '2025-01-01T00:00:00Z', status: 'firing' as const, labels: {}, incidentId, transitions: [], seenMs: 0, ...extra });
-  const inc = (id: string, s: 'pending' | 'open' | 'closed') => ({ id, state: s, ownerGroup: 'g', severity: 'P2' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
+  const inc = (id: string, s: 'pending' | 'open' | 'linked' | 'closing' | 'closed') => ({ id, state: s, ownerGroup: 'g', severity: 'P2' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
   state.incidents.push(inc('i-1', 'closed'), inc('i-2', 'open'));
   state.alerts = {
     a: rec('a', 'i-2'),
@@ -154,7 +154,7 @@ void test('routing lease: the current incident, every fingerprint that would not
   // The correlator's view: a critical alert fires on checkout.
   state.inhibitors = { atMs: now - 10_000, view: inhibitionView(rules, [{ labels: { severity: 'critical', service: 'checkout' } }, { labels: { severity: 'warning', service: 'cart' } }]) };
   const lease = leaseOf(state, now);
-  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'], inhibitors: { '0': ['["checkout"]'] } });
+  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { atMs: now, incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'], inhibitors: { '0': ['["checkout"]'] } });
   if (!lease) return;
 
   const firing = (fingerprint: string, severity = 'critical', service = 'cart') => ({ fingerprint, status: 'firing' as const, labels: { severity, service } });
@@ -179,6 +179,10 @@ void test('routing lease: the current incident, every fingerprint that would not
     assert.deepEqual(promisedIncident(bare, [firing('w1', 'warning', 'checkout')], rules), { incidentId: null, suppressed: ['w1'] });
     assert.equal(promisedIncident(bare, [firing('w1', 'warning', 'checkout'), firing('w2', 'warning', 'cart')], rules), undefined, 'an alert that would open an incident: the group decides');
   }
+
+  // An incident that is closing takes no new alerts: it is not named (another group's incident this group's alerts join is).
+  assert.equal(leaseOf({ ...emptyGroupState(), incidents: [inc('i-3', 'closing')] }, now), undefined, 'closing: the next alert opens a new incident');
+  assert.equal(leaseOf({ ...emptyGroupState(), incidents: [{ ...inc('i-4', 'linked'), ownerGroup: 'other' }] }, now)?.incidentId, 'i-4', 'linked');
 
   for (let i = 0; i <= MAX_LEASE_EXCEPTIONS; i++) state.alerts[`x${i}`] = rec(`x${i}`, 'i-1');
   const crowded = leaseOf(state, now);

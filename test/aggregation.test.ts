@@ -11,7 +11,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporal
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { groupIdFor, TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
-import { ALERT_GROUP_WORKFLOW, deliverAlertsUpdate } from '../workflows/messages.js';
+import { ALERT_GROUP_WORKFLOW, decideUpdate, deliverAlertsUpdate, routingLeaseQuery } from '../workflows/messages.js';
 import { amWebhook, fingerprintOf, poll, startAggregationHarness, type AggregationHarness, type AmAlert } from './support/aggregation-harness.js';
 
 installTemporalRuntime();
@@ -176,6 +176,38 @@ void test('a database alert and the API alert above it, in different groups, bec
   }
 });
 
+void test('an incident other groups joined closes through its owner: the linked group stops naming it in its lease, and the owner holds it while their leases may', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, topologyMergeWindowSeconds: 300 }, { routingLeaseSeconds: 20 });
+  try {
+    const startsAt = await keepIncidentsOpen(h);
+    const dbKey = h.key('alertname="DbConnections"');
+    const apiKey = h.key('alertname="PaymentErrors"');
+    const api = (i: number): AmAlert => ({ labels: { alertname: 'PaymentErrors', service: 'payment', severity: 'critical', pod: `payment-${i}` }, startsAt });
+    const x = (await h.post(amWebhook(dbKey, [{ labels: { alertname: 'DbConnections', service: 'payments-db', severity: 'warning' }, startsAt }]))).body.incidents[0]?.id ?? '';
+    assert.deepEqual((await h.post(amWebhook(apiKey, [api(0)]))).body.incidents.map((i) => i.id), [x], 'the API alert joins the database incident');
+    // A second batch within the lease's lifetime: the API group gives a lease naming the linked incident.
+    assert.deepEqual((await h.post(amWebhook(apiKey, [api(1)]))).body.incidents.map((i) => i.id), [x]);
+    assert.equal((await h.client.workflow.getHandle(groupIdFor(apiKey)).query(routingLeaseQuery))?.incidentId, x);
+    await h.waitIncident(x, (s) => s.stage === 'checkpoint', 'the incident to wait for the incident commander', 60_000);
+
+    await h.incident(x).executeUpdate(decideUpdate, { args: [{ kind: 'reject', actor: 'commander@local', reason: 'test over' }] });
+    await h.waitGroup(apiKey, (g) => g.state.incidents.some((i) => i.id === x && i.state === 'closing'), 'the linked group to hear it is closing');
+    assert.equal((await h.client.workflow.getHandle(groupIdFor(apiKey)).query(routingLeaseQuery))?.incidentId ?? null, null, 'its lease no longer names the closing incident');
+    // The linked group says so once its leases given before have run out (20 s): the owner holds the incident until then.
+    const owner = await h.waitGroup(dbKey, (g) => g.state.incidents.some((i) => i.id === x && i.releasedMs !== undefined), 'the owner to release the incident', 60_000);
+    const held = owner.state.incidents.find((i) => i.id === x);
+    assert.deepEqual(held?.unheard, [], 'released once the linked group said its leases had run out');
+    assert.ok((held?.releasedMs ?? 0) - (held?.closingMs ?? 0) >= 20_000, 'held for the linked group\'s leases');
+
+    const final = (await poll('the incident to close', () => h.incident(x).result() as Promise<IncidentStatus>, 60_000)) as IncidentStatus;
+    assert.equal(final.outcome, 'rejected');
+    assert.ok(final.timeline.some((t) => /routing leases could still name it/.test(t.note)));
+    await h.waitGroup(apiKey, (g) => g.state.incidents.some((i) => i.id === x && i.state === 'closed'), 'the linked group to hear it closed');
+  } finally {
+    await h.close();
+  }
+});
+
 void test('late alerts reach the open incident batched per group_interval', async () => {
   const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 4 });
   try {
@@ -281,14 +313,18 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     const id = first.body.incidents[0]?.id ?? '';
     assert.match(id, /^incident-/);
     assert.deepEqual(h.batchesVia(), { leased: 0, asked: 1 }, 'the first batch of a group asks it');
+    assert.equal((await h.group(key)).state.leaseAskedMs, undefined, 'a group heard from once has no lease to give');
+    // A second batch within the lease's lifetime: batches come fast enough for a lease to pay.
+    assert.deepEqual((await h.post(amWebhook(key, [mk(9)]))).body.incidents.map((i) => i.id), [id]);
+    assert.deepEqual(h.batchesVia(), { leased: 0, asked: 2 }, 'it asks the group, and for the lease');
 
     const leased = await Promise.all([1, 2, 3].map((i) => h.post(amWebhook(key, [mk(i)]))));
     assert.ok(leased.every((r) => r.status === 202 && r.body.incidents[0]?.id === id), 'answered with the leased incident');
-    assert.deepEqual(h.batchesVia(), { leased: 3, asked: 1 });
-    const g = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 4 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the leased alerts routed by the group');
+    assert.deepEqual(h.batchesVia(), { leased: 3, asked: 2 });
+    const g = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 5 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the leased alerts routed by the group');
     assert.ok(Object.values(g.state.alerts).every((r) => r.incidentId === id && r.promised === undefined), 'every alert went where the 202 said');
     assert.equal(g.state.counters.promisesBroken, undefined);
-    await h.waitIncident(id, (s) => s.alerts.length === 4, 'the incident to hold all four');
+    await h.waitIncident(id, (s) => s.alerts.length === 5, 'the incident to hold all five');
 
     // Targets of the inhibit rule: the lease carries the correlator's view (a critical alert fires on frontend).
     const warning = { labels: { alertname: 'Errors', service: 'frontend', pod: 'fe-w', severity: 'warning' }, startsAt };
@@ -298,8 +334,8 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     }
     const elsewhere = { labels: { alertname: 'Errors', service: 'cart', pod: 'cart-w', severity: 'warning' }, startsAt };
     assert.deepEqual((await h.post(amWebhook(key, [elsewhere]))).body.incidents.map((x) => x.id), [id], 'no critical alert on cart: it joins');
-    assert.deepEqual(h.batchesVia(), { leased: 6, asked: 1 }, 'all answered from the lease');
-    const after = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 6 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the targets decided by the group');
+    assert.deepEqual(h.batchesVia(), { leased: 6, asked: 2 }, 'all answered from the lease');
+    const after = await h.waitGroup(key, (x) => Object.keys(x.state.alerts).length === 7 && Object.values(x.state.alerts).every((r) => r.incidentId || r.suppressed), 'the targets decided by the group');
     assert.equal(after.state.alerts[fingerprintOf(warning.labels)]?.suppressed?.reason, 'inhibited', 'the group agrees');
     assert.equal(after.state.alerts[fingerprintOf(elsewhere.labels)]?.incidentId, id);
     assert.equal(after.state.counters.promisesBroken, undefined, 'every promise kept');
@@ -308,32 +344,69 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     await h.post(amWebhook(key, [mk(1, { status: 'resolved', endsAt: new Date().toISOString() })]));
     const again = await h.post(amWebhook(key, [mk(1)]));
     assert.deepEqual(again.body.incidents.map((x) => x.id), [id]);
-    assert.deepEqual(h.batchesVia(), { leased: 6, asked: 3 }, 'resolutions and lease exceptions asked the group');
+    assert.deepEqual(h.batchesVia(), { leased: 6, asked: 4 }, 'resolutions and lease exceptions asked the group');
   } finally {
     await h.close();
   }
 });
 
-void test('a lease whose incident closed before the group took the batch: the alerts open the next incident and the broken promise is recorded', async () => {
-  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2 }, { routingLeaseSeconds: 600 });
+void test('alerts queued for the next flush when the pipeline ends reach the incident before it closes, and open a follow-up incident', async () => {
+  // group_interval far longer than the test: only the close hands the queued alert over.
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1, groupIntervalSeconds: 600 });
+  try {
+    const startsAt = await keepIncidentsOpen(h);
+    const key = h.key('alertname="HighErrorRate"');
+    const mk = (i: number): AmAlert => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
+    const x = (await h.post(amWebhook(key, [mk(0)]))).body.incidents[0]?.id ?? '';
+    await h.waitIncident(x, (s) => s.stage === 'checkpoint', 'the incident to wait for the incident commander', 60_000);
+    const late = await h.post(amWebhook(key, [mk(1)]));
+    assert.deepEqual(late.body.incidents.map((i) => i.id), [x], 'the 202 names the open incident');
+    await h.waitGroup(key, (g) => g.state.incidents.find((i) => i.id === x)?.queue.length === 1, 'the late alert queued for the next flush');
+
+    await h.incident(x).executeUpdate(decideUpdate, { args: [{ kind: 'reject', actor: 'commander@local', reason: 'test over' }] });
+    const final = (await poll('the incident to close', () => h.incident(x).result() as Promise<IncidentStatus>, 60_000)) as IncidentStatus;
+    assert.equal(final.outcome, 'rejected');
+    assert.ok(final.alerts.some((a) => a.fingerprint === fingerprintOf(mk(1).labels)), 'the queued alert reached the incident the 202 named');
+    assert.ok(final.timeline.some((t) => /1 alert\(s\) reached this incident after its diagnosis/.test(t.note)), 'its timeline says it came after the diagnosis');
+
+    const g = await h.waitGroup(key, (s) => s.state.incidents.length === 2, 'a follow-up incident');
+    const y = g.state.incidents[1];
+    assert.ok(y && y.id !== x && y.fingerprints.includes(fingerprintOf(mk(1).labels)), 'the late alert opened a follow-up incident');
+    assert.equal(g.state.counters.promisesBroken, undefined, 'no 202 named an incident its alert never reached');
+    assert.equal(g.state.counters.followUps, 1);
+    const followUp = await h.waitIncident(y.id, (s) => s.alerts.length === 1, 'the follow-up incident to open', 60_000);
+    assert.ok(followUp.timeline.some((t) => t.note.includes(`follow-up of ${x}`)), 'the follow-up says whose');
+  } finally {
+    await h.close();
+  }
+});
+
+void test('an incident whose pipeline ended is held while a routing lease may name it: an alert sent under the lease reaches it', async () => {
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 1 }, { routingLeaseSeconds: 20 });
   try {
     const key = h.key('alertname="Disk",service="cart"');
     const a: AmAlert = { labels: { alertname: 'Disk', service: 'cart', severity: 'warning', device: 'a' }, startsAt: '2025-03-01T10:00:00Z' };
     const x = (await h.post(amWebhook(key, [a]))).body.incidents[0]?.id ?? '';
-    // Resolved before diagnosis: the incident closes as auto-resolved; the sink still holds the lease for it.
+    // Resolved before diagnosis: the incident's pipeline ends at once (auto-resolved); the sink holds a lease naming it.
     await h.post(amWebhook(key, [{ ...a, status: 'resolved', endsAt: '2025-03-01T10:01:00Z' }]));
-    await h.waitGroup(key, (g) => g.state.incidents.some((i) => i.id === x && i.state === 'closed'), 'the first incident to close', 60_000);
+    await h.waitGroup(key, (g) => g.state.incidents.some((i) => i.id === x && i.state === 'closing'), 'the incident to say it is closing');
 
     const b: AmAlert = { labels: { alertname: 'Disk', service: 'cart', severity: 'warning', device: 'b' }, startsAt: '2025-03-01T10:05:00Z' };
     const late = await h.post(amWebhook(key, [b]));
-    assert.equal(late.status, 202);
-    assert.deepEqual(late.body.incidents.map((i) => i.id), [x], 'the stale lease named the closed incident');
-    assert.equal(h.batchesVia().leased, 1);
-    const g = await h.waitGroup(key, (s) => !!s.state.alerts[fingerprintOf(b.labels)]?.incidentId, 'the late alert routed');
+    assert.deepEqual(late.body.incidents.map((i) => i.id), [x], 'the lease still names it');
+    assert.equal(h.batchesVia().leased, 1, 'answered from the lease');
+    const held = await h.waitIncident(x, (s) => s.alerts.some((al) => al.fingerprint === fingerprintOf(b.labels)), 'the alert to reach the closing incident');
+    assert.notEqual(held.stage, 'closed', 'held while the lease may name it');
+
+    const final = (await poll('the incident to close', () => h.incident(x).result() as Promise<IncidentStatus>, 60_000)) as IncidentStatus;
+    assert.equal(final.outcome, 'auto-resolved');
+    assert.ok(final.timeline.some((t) => /routing leases could still name it/.test(t.note)), 'its timeline says why it was held');
+    const g = await h.waitGroup(key, (s) => s.state.incidents.length === 2, 'a follow-up incident for the alert no diagnosis saw');
     const rec = g.state.alerts[fingerprintOf(b.labels)];
-    assert.ok(rec?.incidentId && rec.incidentId !== x, 'it opened the next incident');
-    assert.equal(rec.promised, x, 'its record says where the 202 had sent it');
-    assert.equal(g.state.counters.promisesBroken, 1);
+    assert.equal(rec?.incidentId, g.state.incidents[1]?.id);
+    assert.equal(rec?.promised, undefined, 'no broken promise');
+    assert.equal(g.state.counters.promisesBroken, undefined);
+    assert.equal(g.state.counters.followUps, 1);
   } finally {
     await h.close();
   }

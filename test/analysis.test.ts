@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alreadyThere, analyzeMetrics, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
-import { resolution } from '../src/analysis/robust-stats.js';
+import { alreadyThere, analyzeMetrics, referenceEnd, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { departureScale, resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, binomialTail, deepestFailingSpans, missingCalls, indexTraces } from '../src/analysis/traces.js';
 import { analyzeTopology } from '../src/analysis/topology.js';
@@ -48,6 +48,49 @@ void test('a whole-number gauge moving by one unit is no anomaly, moving by seve
   assert.ok((scoreWindow(base, win(13), 'db_connections_in_use')?.score ?? 0) >= BAND_Z);
   assert.equal(resolution([5, 6, 7]), 1);
   assert.equal(resolution([5, 5.5]), 0);
+});
+
+void test('a quantile pinned to one histogram bucket is judged by the size of its usual departures, not 1% of its level', () => {
+  // p99 read off buckets: 4.96 ms while every request lands in the first bucket, 9.85 ms when one does not.
+  const pinned = Array.from({ length: 60 }, (_, i) => (i % 20 === 7 ? 0.00985 : i % 2 === 0 ? 0.004959999999999999 : 0.004960000000000001));
+  assert.ok(Math.abs(departureScale(pinned) - 1.4826 * 0.00489) < 1e-6, 'the spread of the points that leave the pinned value');
+  assert.equal(departureScale([0.5, 0.5, 0.5, 0.5]), 0, 'a constant series says nothing of its noise');
+  assert.ok(Math.abs(departureScale([1, 2, 3, 4, 5]) - 1.4826 * 1.5) < 1e-9, 'a series that moves all the time: about its MAD');
+  // Averaged over scrapes, a pinned p99 wobbles by a fraction of a percent: that is no departure.
+  const wobbly = pinned.map((v, i) => (i % 20 === 7 ? v : i % 5 === 1 ? 0.0049467 : i % 5 === 3 ? 0.0049543 : v));
+  assert.ok(Math.abs(departureScale(wobbly) - 1.4826 * 0.00489) < 1e-6, 'still the bucket step');
+  const win = (v: number, n = 10): [number, number][] => Array.from({ length: n }, (_, i) => [T0 + 60 * i, i === 4 || i === 5 ? v : 0.00496] as [number, number]);
+  assert.ok((scoreWindow(pinned, win(0.00985), 'pod_server_latency_p99_seconds')?.score ?? 0) < BAND_Z, 'one more bucket, as in the baseline');
+  const sustained: [number, number][] = Array.from({ length: 10 }, (_, i) => [T0 + 60 * i, 0.75] as [number, number]);
+  assert.ok((scoreWindow(pinned, sustained, 'pod_server_latency_p99_seconds')?.score ?? 0) >= 10 * BAND_Z, 'a rise of a hundred buckets');
+});
+
+void test('when the own past is one sample, the change is judged relative to that sample rather than not at all', () => {
+  // 5-minute periods, the incident starting in the second: one sample of past.
+  const five = (service: string, values: number[]): MetricSeries => ({
+    service,
+    instance: '',
+    metric: 'latency_p99_seconds',
+    points: values.map((v, i) => [T0 + 300 * i, v] as [number, number]),
+  });
+  const ev = analyzeMetrics({
+    series: [five('search', [0.058, 0.075, 2.01, 0.061, 0.058]), five('site', [0.25, 0.252, 0.249, 0.251, 0.25])],
+    incidentStart: T0 + 300,
+  });
+  assert.deepEqual(ev.findings.map((f) => f.service), ['search']);
+  assert.equal(scoreWindow([0.058], [[T0, 2.01]], 'latency_p99_seconds'), null, 'elsewhere two samples stay the least');
+});
+
+void test('a sample whose period may contain the incident start is no reference for the own past', () => {
+  const pts = (values: number[]): [number, number][] => values.map((v, i) => [T0 + 300 * i, v] as [number, number]);
+  assert.equal(referenceEnd(pts([1, 1, 1, 1]), T0 + 300 + 131), T0 + 300, 'stamped 131 s before the start, with 300 s periods');
+  assert.equal(referenceEnd(pts([1, 1, 1, 1]), T0 + 300), T0 + 300, 'stamped a whole period before it: clean');
+  // Periods stamped at their start; the incident began 131 s into the second, which already shows it.
+  const ev = analyzeMetrics({
+    series: [{ service: 'pay', instance: '', metric: 'latency_p90_seconds', points: pts([0.252, 1.207, 1.289, 1.205, 0.333]) }],
+    incidentStart: T0 + 300 + 131,
+  });
+  assert.equal(ev.findings[0]?.service, 'pay', 'judged against the clean first period, not a median of it and the faulty second');
 });
 
 void test('a cpu driven to its limit is marked saturated; a busier cpu with headroom is not', () => {
@@ -392,6 +435,6 @@ void test('a call tree cut short right after a call into another service points 
   const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
   assert.equal(found[0]?.lastCallee, 'catalog');
   const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
-  assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after')));
+  assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after') && f.readOff === 'checkout'), 'read off checkout\'s call tree');
   assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
 });

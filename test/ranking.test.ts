@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   alertSymptoms,
   anomalousReach,
+  anomalyApartFrom,
   buildGraph,
   callerInducedDemand,
   explainedShare,
@@ -323,4 +324,30 @@ void test('on real labelled cases the true service is in the top 3', () => {
     const top3 = candidates.slice(0, 3).map((c) => c.service);
     assert.ok(top3.includes(truth.service), `${dataset}/${id}: ${truth.service} not in ${top3.join(', ')}`);
   }
+});
+
+void test("a callee's finding read off its caller's call tree competes with the caller, it does not explain the caller away", () => {
+  const topology = topo([['frontend', 'checkout'], ['checkout', 'payment'], ['checkout', 'cart']]);
+  const span = (service: string, kind: string, readOff?: string): Finding => ({
+    id: `traces:${service}:PlaceOrder:${kind}`,
+    source: 'traces',
+    service,
+    indicator: 'span:PlaceOrder',
+    score: 14,
+    onset: T0 + 5,
+    summary: `${service} ${kind}`,
+    direction: 'down',
+    ...(readOff ? { readOff } : {}),
+  });
+  const evidence: SourceEvidence[] = [
+    metrics([metric('checkout', 'latency_p99_seconds', 5.3, T0 + 60)]),
+    // checkout's PlaceOrder stopped its usual calls right after payment answered: read as checkout's own doing, and as payment's.
+    { source: 'traces', status: 'ok', findings: [span('checkout', 'missing-calls'), span('payment', 'cut-after', 'checkout')], stats: {} },
+  ];
+  const apart = anomalyApartFrom(evidence, new Map());
+  assert.equal(apart.get('checkout')?.get('payment') ?? 0, 0, 'payment has nothing of its own apart from checkout\'s spans');
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['frontend'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'checkout', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(!ranked[0]?.reasons.some((r) => /callee payment is also anomalous|payment show no anomaly/.test(r)), ranked[0]?.reasons.join(' | '));
+  assert.ok((ranked[0]?.score ?? 0) > 2 * (ranked.find((c) => c.service === 'payment')?.score ?? 1), 'payment does not gather the walk from checkout on checkout\'s own spans');
 });

@@ -10,8 +10,12 @@
  * startsAt): a redelivery changes nothing, even after the incident closed; a later firing
  * of the fingerprint opens a new incident. Inhibition rules, flapping suppression and
  * topology-linked merging (through the correlator workflow) decide before an incident
- * opens. The group hears of closed incidents from the incidents themselves (a signal to
- * their parent id, which survives continue-as-new) and from child results in this run.
+ * opens. An incident whose pipeline ended says it is closing; the group stops sending it
+ * new alerts, hands it at once what it had promised (its flush queue, and for as long as
+ * a routing lease may name it, alerts sent under one), then releases it; firing alerts it
+ * took after its diagnosis come back with its close and open a follow-up incident. The
+ * group hears of closed incidents from the incidents themselves (a signal to their parent
+ * id, which survives continue-as-new) and from child results in this run.
  * Long storms continue as new with the (bounded) state carried over.
  *
  * Deterministic orchestration only: settings arrive as data in the input; the correlator
@@ -47,7 +51,7 @@ import {
   type Route,
 } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
-import { leaseOf } from '../src/aggregation/routing-lease.js';
+import { LEASE_CLOCK_MARGIN_MS, leaseOf } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings as AggregationSettingsSchema, type AggregationSettings } from '../src/aggregation/settings.js';
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
@@ -60,10 +64,13 @@ import {
   forwardedAlertsSignal,
   groupStatusQuery,
   incidentClosedSignal,
+  incidentClosingSignal,
+  incidentReleaseSignal,
   routingLeaseQuery,
   type ForwardedAlerts,
   type DeliveryOptions,
   type IncidentClosed,
+  type IncidentClosing,
 } from './messages.js';
 
 /**
@@ -83,6 +90,8 @@ const KEEP_DELIVERY_IDS = 256;
 const KEEP_SETTINGS_CHANGES = 10;
 /** After a sender last used or asked for the routing lease, the group keeps its lease data this long. */
 const LEASE_INTEREST_MS = 10 * 60 * 1000;
+/** The longest a closing incident waits for its group beyond the routing lease (then it closes anyway). */
+const CLOSE_HOLD_SLACK_SECONDS = 120;
 
 function issuesText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
   return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).slice(0, 5).join('; ');
@@ -145,6 +154,9 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   setHandler(incidentClosedSignal, async (c: IncidentClosed) => {
     await serial(() => closed(c));
   });
+  setHandler(incidentClosingSignal, async (c: IncidentClosing) => {
+    await serial(() => closing(c));
+  });
 
   // ---- main loop: open incidents after group_wait, flush per group_interval ----
   for (;;) {
@@ -188,6 +200,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     for (const inc of state.incidents) {
       if (inc.state === 'pending') consider(inc.openAtMs ?? 0);
       else if (inc.state === 'open' && inc.queue.length > 0) consider((inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000);
+      else if (inc.state === 'closing' && inc.ownerGroup === groupId && inc.releasedMs === undefined && (inc.queue.length > 0 || !inc.unheard?.length)) consider(inc.queue.length > 0 ? 0 : (inc.releaseAtMs ?? 0));
+      else if (inc.state === 'closing' && inc.ownerGroup !== groupId && inc.ackAtMs !== undefined) consider(inc.ackAtMs);
     }
     if (state.closedToReport.length > 0) consider(Date.now());
     return next;
@@ -198,6 +212,11 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     for (const inc of [...state.incidents]) {
       if (inc.state === 'pending' && (inc.openAtMs ?? 0) <= now) await startIncident(inc);
       else if (inc.state === 'open' && inc.queue.length > 0 && (inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000 <= now) await flush(inc);
+      else if (inc.state === 'closing' && inc.ownerGroup === groupId && inc.releasedMs === undefined) await handOverClosing(inc, now);
+      else if (inc.state === 'closing' && inc.ownerGroup !== groupId && inc.ackAtMs !== undefined && inc.ackAtMs <= now) {
+        inc.ackAtMs = undefined;
+        await tellClosing(inc.ownerGroup, inc.id, { heardBy: groupId });
+      }
     }
     if (state.closedToReport.length > 0) await askCorrelator({ group: groupId, rules: [], addSources: [], removeSources: [], targets: [] });
     prune(state, now, settings);
@@ -265,7 +284,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       }
       fresh.push(a);
     }
-    if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now);
+    if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now, promisedTo(batch));
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
     const answer = result(alerts, routes);
     if (batch.promisedIncidentId || batch.promisedSuppressed) {
@@ -273,6 +292,17 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       recordBrokenPromises(batch.promisedIncidentId ?? null, new Set(batch.promisedSuppressed ?? []), answer.routes);
     }
     return answer;
+  }
+
+  /**
+   * A closing incident a sender's routing lease named for this batch, while the group still
+   * holds it for such batches: its alerts go there (the lease settled only firing alerts of
+   * no exception, so all of them were promised to it, bar the inhibited ones).
+   */
+  function promisedTo(batch: AlertBatch): GroupIncident | undefined {
+    if (!batch.promisedIncidentId) return undefined;
+    const inc = liveIncident(batch.promisedIncidentId);
+    return inc?.state === 'closing' && inc.releasedMs === undefined ? inc : undefined;
   }
 
   /** Whether a sender has used this group's routing lease lately (only then is it worth the correlator's inhibition view). */
@@ -327,8 +357,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   }
 
   /** New firing alerts: flapping, inhibition, then the current incident, a linked one, or a new one. */
-  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number): Promise<void> {
-    const current = currentIncident(state);
+  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number, promised?: GroupIncident, followUpOf?: string): Promise<void> {
+    const current = promised ?? currentIncident(state);
     const candidates: Alert[] = [];
     for (const a of fresh) {
       const rec = state.alerts[a.fingerprint];
@@ -389,8 +419,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       return;
     }
     const linked = answer?.incident;
-    // Never link again to an incident this group already knows closed (the correlator may not have heard yet).
-    if (linked && linked.ownerGroup !== groupId && !state.incidents.some((i) => i.id === linked.incidentId && i.state === 'closed')) {
+    // Never link again to an incident this group knows is closing or closed (the correlator may not have heard yet).
+    if (linked && linked.ownerGroup !== groupId && !state.incidents.some((i) => i.id === linked.incidentId && (i.state === 'closed' || i.state === 'closing'))) {
       const inc: GroupIncident = {
         id: linked.incidentId,
         state: 'linked',
@@ -420,6 +450,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       merges: [],
       linkedGroups: [],
     };
+    if (followUpOf) inc.notes.push(`follow-up of ${followUpOf}: ${final.length} alert(s) reached it after its diagnosis and still fire`);
     state.incidents.push(inc);
     state.counters.incidentsOpened++;
     await join(inc, final, routes, 'opened');
@@ -434,11 +465,11 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       const rec = state.alerts[a.fingerprint];
       if (rec) rec.incidentId = inc.id;
       if (!inc.fingerprints.includes(a.fingerprint)) inc.fingerprints.push(a.fingerprint);
-      const merge = inc.state === 'linked' ? inc.merges[0]?.rule : undefined;
+      const merge = inc.ownerGroup !== groupId ? inc.merges[0]?.rule : undefined;
       routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: inc.id, disposition: merge ? 'merged' : disposition, ...(merge ? { reason: merge } : {}) });
     }
     inc.severity = highestSeverity([inc.severity, severityOf(alerts)]);
-    if (inc.state === 'linked') {
+    if (inc.ownerGroup !== groupId) {
       const ok = await forward(inc, alerts);
       if (!ok) {
         // The owner is gone: route them again (they open an incident here).
@@ -467,7 +498,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   async function attach(incidentId: string, alerts: Alert[]): Promise<void> {
     const inc = liveIncident(incidentId);
     if (!inc) return;
-    if (inc.state === 'linked') await forward(inc, alerts);
+    if (inc.ownerGroup !== groupId) await forward(inc, alerts);
     else enqueue(inc, alerts);
   }
 
@@ -494,7 +525,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   async function takeForwarded(f: ForwardedAlerts): Promise<void> {
     lastActivityMs = Date.now();
     const inc = state.incidents.find((i) => i.id === f.incidentId && i.ownerGroup === groupId && i.state !== 'closed');
-    if (!inc || inc.state === 'linked') {
+    // Released: it no longer takes alerts (the sender routes them again).
+    if (!inc || inc.state === 'linked' || inc.releasedMs !== undefined) {
       await tell(f.fromGroup, { incidentId: f.incidentId, outcome: inc?.outcome ?? 'closed', bounced: f.alerts });
       return;
     }
@@ -524,10 +556,131 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       }
       if (again.length > 0) await route(again, [], new Map(), Date.now());
     }
+    if (c.followUp && c.followUp.length > 0) await followUp(c.incidentId, c.followUp);
+  }
+
+  /**
+   * Firing alerts that reached an incident after its diagnosis, handed back as it closed:
+   * this group's own are routed again (a follow-up incident, or the current one), other
+   * groups' go back to them.
+   */
+  async function followUp(incidentId: string, alerts: Alert[]): Promise<void> {
+    const inc = state.incidents.find((i) => i.id === incidentId && i.ownerGroup === groupId);
+    const again: Alert[] = [];
+    const foreign = new Map<string, Alert[]>();
+    for (const a of alerts) {
+      const origin = inc?.foreign?.[a.fingerprint];
+      if (origin && origin !== groupId) {
+        foreign.set(origin, [...(foreign.get(origin) ?? []), a]);
+        continue;
+      }
+      const rec = state.alerts[a.fingerprint];
+      if (!rec || rec.startsAt !== a.startsAt || rec.incidentId !== incidentId || rec.status !== 'firing') continue;
+      rec.incidentId = null;
+      again.push({ ...a, status: 'firing' });
+    }
+    for (const [group, bounced] of foreign) await tell(group, { incidentId, outcome: inc?.outcome ?? 'closed', bounced });
+    if (again.length === 0) return;
+    state.counters.followUps = (state.counters.followUps ?? 0) + again.length;
+    await route(again, [], new Map(), Date.now(), undefined, incidentId);
+  }
+
+  /**
+   * An incident says its pipeline ended. Its owner hands it what was promised, then
+   * releases it; a group whose alerts joined it (linked) hears it from the owner and stops
+   * naming it, while still passing on alerts its leases promised there.
+   */
+  async function closing(c: IncidentClosing): Promise<void> {
+    const inc = state.incidents.find((i) => i.id === c.incidentId && (i.state === 'open' || i.state === 'linked' || i.state === 'closing'));
+    if (c.heardBy) {
+      // A linked group has heard: it names the incident in no lease from now on.
+      if (inc?.ownerGroup === groupId && inc.state === 'closing') heard(inc, c.heardBy);
+      return;
+    }
+    if (c.owner) {
+      // From the owner: this group's leases stop naming it now. Once those given before have
+      // run out, and so every batch sent under them is in this group's history and passed
+      // on, it says so (at once when it does not hold the incident, or gives no leases).
+      if (inc?.state === 'linked') {
+        const now = Date.now();
+        inc.state = 'closing';
+        inc.closingMs = now;
+        inc.ackAtMs = settings.routingLeaseSeconds > 0 && leasing() ? now + settings.routingLeaseSeconds * 1000 + LEASE_CLOCK_MARGIN_MS : now;
+        wake = true;
+      } else await tellClosing(c.owner, c.incidentId, { heardBy: groupId });
+      return;
+    }
+    if (inc?.state === 'closing') return;
+    if (!inc || inc.ownerGroup !== groupId) {
+      // Not (or no longer) open here: nothing is held for it.
+      await release(c.incidentId);
+      return;
+    }
+    const now = Date.now();
+    inc.state = 'closing';
+    inc.closingMs = now;
+    inc.handedAtClose = inc.queue.length;
+    // Leases naming it were given before now (none is from here on), so they run out within
+    // routingLeaseSeconds: while senders use this group's leases, it is held that long. A
+    // linked group passes on what its leases promised here, and then says so: held until then.
+    inc.releaseAtMs = settings.routingLeaseSeconds > 0 && leasing() ? now + settings.routingLeaseSeconds * 1000 + LEASE_CLOCK_MARGIN_MS : now;
+    inc.unheard = settings.routingLeaseSeconds > 0 ? [...inc.linkedGroups] : [];
+    for (const g of inc.linkedGroups) {
+      if (!(await tellClosing(g, inc.id, { owner: groupId }))) heard(inc, g);
+    }
+    wake = true;
+  }
+
+  function heard(inc: GroupIncident, group: string): void {
+    if (!inc.unheard?.includes(group)) return;
+    inc.unheard = inc.unheard.filter((g) => g !== group);
+    wake = true;
+  }
+
+  async function tellClosing(group: string, incidentId: string, from: { owner: string } | { heardBy: string }): Promise<boolean> {
+    try {
+      await getExternalWorkflowHandle(group).signal(incidentClosingSignal, { incidentId, ...from });
+      return true;
+    } catch (err) {
+      log.warn('could not tell a group an incident is closing', { groupId, group, incidentId, error: failureMessage(err) });
+      return false;
+    }
+  }
+
+  /** A closing incident: its queue goes at once; once nothing more can be promised to it, it is released. */
+  async function handOverClosing(inc: GroupIncident, now: number): Promise<void> {
+    if (inc.queue.length > 0) {
+      await flush(inc);
+      if (inc.state !== 'closing' || inc.queue.length > 0) return;
+    }
+    if ((inc.releaseAtMs ?? 0) > now || (inc.unheard?.length ?? 0) > 0) return;
+    inc.releasedMs = now;
+    const heldMs = now - (inc.closingMs ?? now);
+    const parts = [
+      ...(inc.handedAtClose ? [`${inc.handedAtClose} alert(s) the group had queued for it handed over`] : []),
+      ...(heldForLeases(inc) && heldMs >= 1000 ? [`held ${Math.round(heldMs / 1000)}s while senders' routing leases could still name it`] : []),
+    ];
+    const ok = await release(inc.id, parts.join('; ') || undefined);
+    if (!ok) await markClosed(inc, 'closed');
+  }
+
+  /** Whether a closing incident waited for routing leases: this group's, or its linked groups'. */
+  function heldForLeases(inc: GroupIncident): boolean {
+    return (inc.releaseAtMs ?? 0) > (inc.closingMs ?? 0) || (settings.routingLeaseSeconds > 0 && inc.linkedGroups.length > 0);
+  }
+
+  async function release(incidentId: string, held?: string): Promise<boolean> {
+    try {
+      await getExternalWorkflowHandle(incidentId).signal(incidentReleaseSignal, { incidentId, ...(held ? { held } : {}) });
+      return true;
+    } catch (err) {
+      log.info('closing incident gone before its release', { groupId, incidentId, error: failureMessage(err) });
+      return false;
+    }
   }
 
   async function markClosed(inc: GroupIncident, outcome: string): Promise<void> {
-    const wasOpen = inc.state === 'open';
+    const wasOpen = inc.state === 'open' || inc.state === 'closing';
     inc.state = 'closed';
     inc.outcome = outcome;
     inc.closedMs = Date.now();
@@ -595,7 +748,12 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
               groupKey: input.groupKey,
               alerts,
               settings: { ...settings.incident, groupWaitSeconds: 0 },
-              aggregation: { groupId, severityMap, notes: [`opened by alert group ${groupId} after group_wait ${settings.groupWaitSeconds}s`, ...inc.notes] },
+              aggregation: {
+                groupId,
+                severityMap,
+                notes: [`opened by alert group ${groupId} after group_wait ${settings.groupWaitSeconds}s`, ...inc.notes],
+                closeHoldSeconds: settings.routingLeaseSeconds + LEASE_CLOCK_MARGIN_MS / 1000 + CLOSE_HOLD_SLACK_SECONDS,
+              },
             },
           ],
           parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -48,7 +48,7 @@ import { Role, type Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { actionProfile, analysis, compensationProfile, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
-import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, statusQuery } from './messages.js';
+import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, incidentClosingSignal, incidentReleaseSignal, statusQuery, type IncidentRelease } from './messages.js';
 import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
 import { HypothesisWorkflow } from './hypothesis-workflow.js';
 import { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
@@ -59,6 +59,8 @@ const computing = proxyActivities<Activities>(compute);
 const recording = proxyActivities<Activities>(record);
 
 const EVIDENCE_ORDER = ['metrics', 'logs', 'traces', 'topology'] as const;
+/** Follow-up alerts per closing signal to the group (payloads stay far under 2 MiB). */
+const FOLLOW_UP_PER_SIGNAL = 200;
 
 export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentStatus> {
   const info = workflowInfo();
@@ -100,6 +102,10 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   /** Prepared steps still held (not committed, not released). */
   let heldPrepared: PreparedStep[] = [];
   let prepareRound = 0;
+  /** Firing alert lifecycles (fingerprint@startsAt) the last diagnosis round started from. */
+  let diagnosed = new Set<string>();
+  /** The alert group's release of this closing incident (closeHoldSeconds). */
+  let released: IncidentRelease | undefined;
   const keyPrefix = `${input.incidentId}:${info.firstExecutionRunId.slice(0, 8)}`;
 
   const enter = (stage: Stage, note: string) => {
@@ -160,6 +166,9 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   // ---- handlers first ----
   setHandler(statusQuery, () => status);
+  setHandler(incidentReleaseSignal, (r: IncidentRelease) => {
+    if (r.incidentId === input.incidentId) released = r;
+  });
   setHandler(alertsSignal, (batch: AlertBatch) => {
     if (seenDeliveries.has(batch.deliveryId)) return;
     seenDeliveries.add(batch.deliveryId);
@@ -237,6 +246,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let sampledDrawn = false;
 
   diagnosis: for (let round = 1; ; round++) {
+    diagnosed = new Set(firing().map(lifecycleOf));
     // ---- analysis (parallel; a failing source is recorded as missing) ----
     alertedServices = unique(firing().map((a) => alertService(a)).filter((s): s is string => !!s));
     incidentStart = Math.floor(Math.min(...firing().map((a) => Date.parse(a.startsAt))) / 1000);
@@ -642,6 +652,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   async function finish(text: string): Promise<IncidentStatus> {
     await Promise.all(pendingPackets);
+    const followUp = await closeThroughGroup();
     enter('report', text);
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
     // The report goes to the policy's webhooks too (only when some are configured).
@@ -649,9 +660,38 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     await notifyChain('report', `${status.outcome ?? 'closed'}; root cause ${rc?.service ?? 'unknown'}${status.inference ? ` (${(status.inference.confidence * 100).toFixed(0)}%)` : ''}; ${text}; report ${status.report.markdownPath}`);
     enter('closed', status.outcome ?? 'closed');
     // The alert group that opened this incident hears that it closed (new alerts then open a new one).
-    if (input.aggregation) await getExternalWorkflowHandle(input.aggregation.groupId).signal(incidentClosedSignal, { incidentId: input.incidentId, outcome: status.outcome ?? 'closed' }).catch(() => undefined);
+    if (input.aggregation) {
+      const group = getExternalWorkflowHandle(input.aggregation.groupId);
+      const closed = { incidentId: input.incidentId, outcome: status.outcome ?? 'closed' };
+      // Follow-ups go in chunks: a storm's late alerts could outgrow one payload.
+      const chunks = followUp.length > 0 ? Array.from({ length: Math.ceil(followUp.length / FOLLOW_UP_PER_SIGNAL) }, (_, i) => followUp.slice(i * FOLLOW_UP_PER_SIGNAL, (i + 1) * FOLLOW_UP_PER_SIGNAL)) : [[]];
+      for (const chunk of chunks) await group.signal(incidentClosedSignal, { ...closed, ...(chunk.length > 0 ? { followUp: chunk } : {}) }).catch(() => undefined);
+    }
     await condition(allHandlersFinished);
     return status;
+  }
+
+  /**
+   * With closeHoldSeconds: tells the alert group this incident is closing and waits until
+   * the group has handed over every alert it told a sender went here. Returns the firing
+   * alerts no diagnosis round saw (they arrived later): the group opens a follow-up for them.
+   */
+  async function closeThroughGroup(): Promise<Alert[]> {
+    const hold = input.aggregation?.closeHoldSeconds;
+    if (!input.aggregation || hold === undefined) return [];
+    // Decisions are refused from here on: the pipeline has ended.
+    enter('report', 'pipeline ended: the alert group hands over the alerts it promised to this incident before the report');
+    const told = await getExternalWorkflowHandle(input.aggregation.groupId)
+      .signal(incidentClosingSignal, { incidentId: input.incidentId })
+      .then(() => true, () => false);
+    if (!told) note(`alert group ${input.aggregation.groupId} unreachable: closing without its release`);
+    else if (!(await condition(() => released !== undefined, hold * 1000))) note(`alert group ${input.aggregation.groupId} did not release the incident within ${hold}s: closing`);
+    else if (released?.held) note(`closing: ${released.held}`);
+    const late = status.alerts.filter((a) => a.status === 'firing' && !diagnosed.has(lifecycleOf(a)));
+    if (late.length > 0) {
+      note(`${late.length} alert(s) reached this incident after its diagnosis and still fire (${unique(late.map((a) => a.labels['alertname'] ?? a.fingerprint)).slice(0, 5).join(', ')}): handed back to the alert group for a follow-up incident`);
+    }
+    return late;
   }
 }
 
@@ -667,6 +707,11 @@ function stripTopology(e: SourceEvidence): SourceEvidence {
   // The topology graph itself goes to ranking; the status keeps the findings only.
   const { source, status, error, findings, ref, digest, stats } = e;
   return { source, status, findings, stats, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}) };
+}
+
+/** An alert lifecycle: a fingerprint that fires again later is a new one. */
+function lifecycleOf(a: Pick<Alert, 'fingerprint' | 'startsAt'>): string {
+  return `${a.fingerprint}@${a.startsAt}`;
 }
 
 function unique<T>(xs: T[]): T[] {

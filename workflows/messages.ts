@@ -63,6 +63,29 @@ export const routingLeaseQuery = defineQuery<RoutingLease | null>('routing-lease
 /** An incident tells its group (its parent, or a group that merged into it) that it closed. */
 export const incidentClosedSignal = defineSignal<[IncidentClosed]>('incident-closed');
 
+/**
+ * An incident whose pipeline ended tells the group that opened it, and waits for
+ * `incidentReleaseSignal` before its report: the group first hands over every alert it
+ * told a sender went there (queued for a flush, or under a routing lease still in use).
+ */
+export const incidentClosingSignal = defineSignal<[IncidentClosing]>('incident-closing');
+/** The group has handed a closing incident everything promised to it: it may close. */
+export const incidentReleaseSignal = defineSignal<[IncidentRelease]>('incident-release');
+
+export interface IncidentClosing {
+  incidentId: string;
+  /** From the owning group to a linked group: it names the incident in no lease from now on, and says so. */
+  owner?: string;
+  /** From a linked group back to the owner: its leases naming the incident have run out, and what they promised was passed on. */
+  heardBy?: string;
+}
+
+export interface IncidentRelease {
+  incidentId: string;
+  /** Why the group held it (shown in the incident's timeline); absent when nothing was held. */
+  held?: string;
+}
+
 /** Another group's alerts joining an incident this group owns (topology / same-service merge). */
 export const forwardedAlertsSignal = defineSignal<[ForwardedAlerts]>('forwarded-alerts');
 
@@ -75,6 +98,8 @@ export interface IncidentClosed {
   outcome: string;
   /** Alerts the owner could not take any more (its incident had closed): the sender routes them again. */
   bounced?: Alert[];
+  /** Firing alerts that reached the incident after its diagnosis: the group opens a follow-up incident for them. */
+  followUp?: Alert[];
 }
 
 export interface ForwardedAlerts {

@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { ToolGate } from '../mcp/tool-gate.js';
+import type { ClientCalls } from '../temporal/client-calls.js';
 import type { Topology } from '../schemas/telemetry.js';
 import { ALERT_CORRELATOR_WORKFLOW, correlateUpdate } from '../../workflows/messages.js';
 import { linksFor, type CorrelateRequest, type CorrelateResponse } from './correlation.js';
@@ -25,6 +26,8 @@ export function correlatorIdFor(taskQueue: string): string {
 
 export interface AggregationActivityDeps {
   client: Client;
+  /** Runs the correlator calls: cancelled after SEND_TIMEOUT_MS, and when the worker closes. */
+  calls: ClientCalls;
   gate: Pick<ToolGate, 'has' | 'call'>;
 }
 
@@ -43,7 +46,11 @@ export function createAggregationActivities(deps: AggregationActivityDeps) {
         // The operation's own handle promise rejects when the call fails (e.g. the
         // connection closes at shutdown); the failure is handled through the update.
         startWorkflowOperation.workflowHandle().catch(() => undefined);
-        return deps.client.workflow.executeUpdateWithStart(correlateUpdate, { args: [reqs], startWorkflowOperation });
+        return deps.calls.run(
+          () => deps.client.workflow.executeUpdateWithStart(correlateUpdate, { args: [reqs], startWorkflowOperation }),
+          SEND_TIMEOUT_MS,
+          `the correlator did not answer within ${SEND_TIMEOUT_MS} ms`,
+        );
       });
       coalescers.set(taskQueue, c);
     }
@@ -77,7 +84,9 @@ export function createAggregationActivities(deps: AggregationActivityDeps) {
           topologyError = `topology unavailable: ${(err as Error).message}`;
         }
       }
-      const response = await coalescer(Context.current().info.taskQueue).send(request);
+      // A cancelled activity (the worker shutting down, the group's timeout) stops waiting at once.
+      const ctx = Context.current();
+      const response = await Promise.race([coalescer(ctx.info.taskQueue).send(request), ctx.cancelled]);
       return topologyError ? { ...response, topologyError } : response;
     },
   };
@@ -109,13 +118,7 @@ class Coalescer {
         const batch = this.queue.splice(0, 200);
         try {
           const t = Date.now();
-          let timer: NodeJS.Timeout | undefined;
-          const answers = await Promise.race([
-            this.sendBatch(batch.map((b) => b.req)),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`the correlator did not answer within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
-            }),
-          ]).finally(() => clearTimeout(timer));
+          const answers = await this.sendBatch(batch.map((b) => b.req));
           if (process.env['VIGIL_DEBUG_CORRELATOR']) process.stderr.write(`${new Date().toISOString()} correlator: ${batch.length} request(s) in ${Date.now() - t} ms, ${JSON.stringify(batch.map((b) => b.req)).length} bytes\n`);
           batch.forEach((b, i) => {
             const a = answers[i];

@@ -59,11 +59,15 @@ export interface MergeRecord {
   atMs: number;
 }
 
-export type IncidentState = 'pending' | 'open' | 'linked' | 'closed';
+export type IncidentState = 'pending' | 'open' | 'linked' | 'closing' | 'closed';
 
 export interface GroupIncident {
   id: string;
-  /** pending: in group_wait; open: the incident workflow runs; linked: another group's incident this group's alerts join; closed. */
+  /**
+   * pending: in group_wait; open: the incident workflow runs; linked: another group's
+   * incident this group's alerts join; closing: its pipeline ended and it waits for the
+   * group to hand over what was promised to it (new alerts no longer join it); closed.
+   */
   state: IncidentState;
   ownerGroup: string;
   severity: Severity;
@@ -83,6 +87,17 @@ export interface GroupIncident {
   foreign?: Record<string, string>;
   outcome?: string;
   closedMs?: number;
+  /** closing: since when, and when the group releases it (routing leases that may name it have run out). */
+  closingMs?: number;
+  releaseAtMs?: number;
+  /** closing: when the group released it; alerts arriving later no longer reach it. */
+  releasedMs?: number;
+  /** closing (owned): linked groups that have not yet said they passed on all their leases promised it. */
+  unheard?: string[];
+  /** closing (linked): when this group tells the owner that its leases naming it have run out. */
+  ackAtMs?: number;
+  /** closing: alerts handed over after it said it was closing. */
+  handedAtClose?: number;
 }
 
 export interface SuppressionRecord {
@@ -104,6 +119,8 @@ export interface GroupCounters {
   continuedAsNew: number;
   /** Alerts that did not go to the incident the sender was told (it closed before they reached it). */
   promisesBroken?: number;
+  /** Firing alerts that reached an incident after its diagnosis, handed back at its close and routed again (a follow-up incident). */
+  followUps?: number;
 }
 
 export interface GroupState {
@@ -165,11 +182,11 @@ export function classify(rec: Pick<AlertRecord, 'startsAt' | 'status'> | undefin
   return 'duplicate';
 }
 
-/** The incident new alerts of this group join now, if any. */
+/** The incident new alerts of this group join now, if any (not one that is closing). */
 export function currentIncident(state: GroupState): GroupIncident | undefined {
   for (let i = state.incidents.length - 1; i >= 0; i--) {
     const inc = state.incidents[i];
-    if (inc && inc.state !== 'closed') return inc;
+    if (inc && inc.state !== 'closed' && inc.state !== 'closing') return inc;
   }
   return undefined;
 }

@@ -13,11 +13,16 @@
  * signalWithStart (durable once it returns) and answers from the lease; anything else
  * asks the group (update-with-start).
  *
- * The races left are those of any answer given before the group acts: the incident
- * closes, or an inhibiting alert starts or stops firing, between the answer and the group
- * taking the batch. The group decides on what holds when it takes the batch, as it
- * always has for alerts queued for a flush, and records each broken promise (`promised`
- * on the alert record, `promisesBroken` in its counters).
+ * A lease never names an incident that is closing, and the incident does not close under
+ * it: when its pipeline ends it tells its group, which tells the groups linked to it; the
+ * owner releases it only once every lease that may name it has run out (routingLeaseSeconds
+ * plus a clock margin after a sender last asked for or used one, or after it began closing
+ * when other groups' alerts joined it), handing it meanwhile the alerts sent under those
+ * leases. Ingest asks for a lease only for a group it sent a batch within the lease's
+ * lifetime: a group that hears from a sender once per group_interval never has one. The race left is an inhibiting alert that starts or stops
+ * firing between the answer and the group taking the batch (or clocks further apart than
+ * the margin): the group decides on what holds when it takes the batch and records each
+ * broken promise (`promised` on the alert record, `promisesBroken` in its counters).
  * Pure module: safe to import from workflow code.
  */
 import type { Alert } from '../schemas/alert.js';
@@ -28,10 +33,22 @@ import { equalKey, matchesAll, type CompiledRule } from './matchers.js';
 /** The correlator's inhibition view goes into a lease only while it is at most this old. */
 export const INHIBITION_VIEW_SECONDS = 30;
 
+/**
+ * A closing incident is held this much past the last lease that may name it: the sender
+ * measures a lease from when it asked, the group from when it answered, on two clocks.
+ */
+export const LEASE_CLOCK_MARGIN_MS = 5_000;
+
 /** More exceptions than this and the lease lists none (null): every batch asks the group. */
 export const MAX_LEASE_EXCEPTIONS = 256;
 
 export interface RoutingLease {
+  /**
+   * Workflow time the group gave it (the time of its last workflow task: never later than
+   * the answer). The sender holds it routingLeaseSeconds from this or from when it asked,
+   * whichever is later; both come before the answer, which the group's hold counts from.
+   */
+  atMs: number;
   /** The incident the group's new firing alerts join now; null when it has none (then only inhibited alerts are settled). */
   incidentId: string | null;
   /** Fingerprints the group holds that would not go there; null when there are too many to list. */
@@ -50,9 +67,9 @@ export function leaseOf(state: GroupState, nowMs: number): RoutingLease | undefi
   for (const rec of Object.values(state.alerts)) {
     if (current && rec.incidentId === current.id && !rec.suppressed && rec.status === 'firing') continue;
     exceptions.push(rec.fingerprint);
-    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { incidentId, exceptions: null, ...view };
+    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { atMs: nowMs, incidentId, exceptions: null, ...view };
   }
-  return { incidentId, exceptions, ...view };
+  return { atMs: nowMs, incidentId, exceptions, ...view };
 }
 
 /** What the lease says of a batch: the incident its alerts join (null: all are inhibited), and which of them are inhibited. */

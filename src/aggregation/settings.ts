@@ -58,6 +58,14 @@ export const AggregationSettings = z.object({
   /** Closed incidents and suppression records kept in the group's state. @default 50 / 200 */
   keepClosedIncidents: z.number().int().positive().default(50),
   keepSuppressions: z.number().int().positive().default(200),
+  /**
+   * How long ingest answers from a group's routing lease after the group gave it
+   * (src/aggregation/routing-lease.ts); 0 = ingest always asks the group. The group holds a
+   * closing incident open this long (plus a margin) while senders use leases, so an alert
+   * sent under a lease that named it still reaches it. Set from `ingest.routingLeaseSeconds`.
+   * @default 0
+   */
+  routingLeaseSeconds: z.number().nonnegative().default(0),
   /** Settings handed to each incident (its own group wait is always 0: the group waited). */
   incident: IncidentSettings.partial().default({}),
 });

@@ -174,15 +174,16 @@ export function pooledShortfall(
 
 /**
  * Scores incident-window points against baseline values. Returns null when the
- * baseline has fewer than 2 points or the window is empty.
+ * baseline has fewer than `minBaseline` points (default 2) or the window is empty.
  */
 export function scoreWindow(
   baseline: readonly number[],
   window: readonly (readonly [number, number])[],
   metric = '',
   volume?: WindowVolume,
+  minBaseline = 2,
 ): WindowScore | null {
-  if (baseline.length < 2 || window.length === 0) return null;
+  if (baseline.length < Math.max(1, minBaseline) || window.length === 0) return null;
   let magnitude = 0;
   for (const v of baseline) magnitude = Math.max(magnitude, Math.abs(v));
   for (const [, v] of window) magnitude = Math.max(magnitude, Math.abs(v));
@@ -236,6 +237,29 @@ export function findOnset(
     if (run >= k) return window[i]?.[0] ?? null;
   }
   return firstExceed === null ? null : (window[firstExceed]?.[0] ?? null);
+}
+
+/**
+ * End of a series' clean reference: incidentStart, or, when its last sample before
+ * incidentStart lies less than one sampling step (the median spacing) before it,
+ * that sample's time. A sample summarizes a period, and a period-start stamp (as
+ * CloudWatch's) on a sample whose period contains the incident start means part of
+ * the fault is in it; an end stamp (a Prometheus rate) means it is clean. Not knowing
+ * which, that sample is neither reference nor incident: used as the reference it
+ * can hide the very change it should expose.
+ */
+export function referenceEnd(points: readonly (readonly [number, number])[], incidentStart: number): number {
+  const ts = points.map(([t]) => t);
+  const gaps: number[] = [];
+  for (let i = 1; i < ts.length; i++) {
+    const g = (ts[i] ?? 0) - (ts[i - 1] ?? 0);
+    if (g > 0) gaps.push(g);
+  }
+  if (gaps.length === 0) return incidentStart;
+  const step = median(gaps);
+  let last = -Infinity;
+  for (const t of ts) if (t < incidentStart && t > last) last = t;
+  return incidentStart - last < step ? last : incidentStart;
 }
 
 export interface AnalyzeMetricsInput {
@@ -390,19 +414,27 @@ function finish(
   };
 }
 
-/** Anomalies of each series in the incident window against its own past. */
+/**
+ * Anomalies of each series in the incident window against its own past. When the past
+ * is the only reference there is, a single sample of it still is one: every series
+ * then has the same short history, and its change is judged relative to its level
+ * (the floor of robustBaseline: 1% of it), which keeps series comparable, where no
+ * reference at all would leave the incident without evidence (coarse data, 5-minute
+ * periods, an incident early in the recording).
+ */
 export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
   const { series, incidentStart } = input;
   const baselineEnd = input.baselineEnd ?? incidentStart;
   const minScore = input.minScore ?? BAND_Z;
   const findings: Finding[] = [];
   const counts = { series: series.length, scored: 0, skipped: 0 };
-  const pastOf = (c: MetricSeries): number[] => c.points.filter(([t, v]) => t < baselineEnd && Number.isFinite(v)).map(([, v]) => v);
-  const volumeOf = requestVolumes(series, pastOf);
+  const pastOf = (c: MetricSeries, end: number): number[] => c.points.filter(([t, v]) => t < end && Number.isFinite(v)).map(([, v]) => v);
+  const referenceOf = (c: MetricSeries): number[] => pastOf(c, referenceEnd(c.points, baselineEnd));
+  const volumeOf = requestVolumes(series, referenceOf);
   for (const s of series) {
-    const baseline = pastOf(s);
+    const baseline = referenceOf(s);
     const window = s.points.filter(([t, v]) => t >= incidentStart && Number.isFinite(v));
-    const r = scoreWindow(baseline, window, s.metric, volumeOf(s));
+    const r = scoreWindow(baseline, window, s.metric, volumeOf(s), 1);
     if (!r) {
       counts.skipped++;
       continue;

@@ -28,20 +28,44 @@ export function mad(values: readonly number[], center = median(values)): number 
 /** Consistency constant that makes 1.4826 * MAD estimate sigma for normal data. */
 export const MAD_TO_SIGMA = 1.4826;
 
+/** Share of |median| below which a change counts as none (the relative floor of a robust scale). @default 0.01 */
+export const RELATIVE_FLOOR = 0.01;
+
 /**
- * Robust location and scale of a baseline. The scale is 1.4826 * MAD, floored so a
- * flat (constant) baseline does not yield an infinite z-score: the floor is the
- * largest of a tenth of the inter-decile half-range, 1% of |median| and an absolute
- * epsilon relative to the magnitude of the series (`magnitude`).
+ * Spread of a series' moves: the MAD of the points that leave the center by more than
+ * the relative floor (RELATIVE_FLOOR of it: a change below it counts as none), in
+ * sigma units. For a series that sits at one value most of the time, where the MAD
+ * is zero or barely above the floor (a histogram quantile with every request in one
+ * bucket: p99 = 4.96 ms for hours, then 9.85 ms; an idle counter), this is how far
+ * it moves when it moves (a bucket's width, its usual blip): its noise, where the
+ * MAD would fall back to 1% of its level and make one bucket a robust z of 100. For
+ * a series that moves all the time it is about its MAD, slightly above (the points
+ * within the floor, which a MAD counts, are left out). Float and averaging wobble of
+ * a pinned quantile (4.95 vs 4.96 ms) stays below the floor and is no move. 0 when
+ * no point moves (nothing is known of its noise).
+ */
+export function departureScale(values: readonly number[], center = median(values)): number {
+  const tol = RELATIVE_FLOOR * Math.max(Math.abs(center), 1e-12);
+  const away = values.map((v) => Math.abs(v - center)).filter((d) => d > tol);
+  return away.length > 0 ? MAD_TO_SIGMA * median(away) : 0;
+}
+
+/**
+ * Robust location and scale of a baseline. The scale is 1.4826 * MAD, or the spread
+ * of the points that move beyond the relative floor (departureScale) where that is
+ * larger (a series pinned to one value most of the time). It is floored so a flat
+ * (constant) baseline does not yield an infinite z-score: the floor is the largest of
+ * a tenth of the inter-decile half-range, 1% of |median| and an absolute epsilon
+ * relative to the magnitude of the series (`magnitude`).
  */
 export function robustBaseline(
   values: readonly number[],
   magnitude = 0,
 ): { center: number; scale: number } {
   const center = median(values);
-  const madScale = MAD_TO_SIGMA * mad(values, center);
+  const madScale = Math.max(MAD_TO_SIGMA * mad(values, center), departureScale(values, center));
   const spread = (quantile(values, 0.9) - quantile(values, 0.1)) / 2;
-  const floor = Math.max(0.1 * spread, 0.01 * Math.abs(center), 1e-3 * Math.abs(magnitude), 1e-9);
+  const floor = Math.max(0.1 * spread, RELATIVE_FLOOR * Math.abs(center), 1e-3 * Math.abs(magnitude), 1e-9);
   return { center, scale: Math.max(madScale, floor) };
 }
 

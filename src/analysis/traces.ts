@@ -389,6 +389,7 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
           id: `traces:${m.lastCallee}:${m.service}:${m.operation}:cut-after`,
           source: 'traces',
           service: m.lastCallee,
+          readOff: m.service,
           indicator: `span:${m.operation}`,
           score: Math.min(errorShiftScore(m.missing, m.n, m.baseShare), 1000),
           onset: Number.isFinite(m.first) ? m.first : null,

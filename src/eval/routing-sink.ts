@@ -25,6 +25,7 @@ export class CaseRoutingSink implements AlertSink {
   }
 
   unroute(groupKey: string): void {
+    void this.routes.get(groupKey)?.close();
     this.routes.delete(groupKey);
   }
 
@@ -41,5 +42,9 @@ export class CaseRoutingSink implements AlertSink {
 
   ready(): Promise<boolean> {
     return temporalReachable(this.connection);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.routes.values()].map((s) => s.close()));
   }
 }

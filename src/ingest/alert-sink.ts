@@ -27,6 +27,8 @@ export interface AlertSink {
   deliver(batches: AlertBatch[]): Promise<DeliveredBatch[]>;
   /** True when the backend (Temporal) is reachable. */
   ready(): Promise<boolean>;
+  /** Stops background work (the Temporal sink's lease renewals); the server calls it on close. */
+  close?(): Promise<void>;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface IngestServerOptions extends IngestConfigInput {
 export interface IngestServer {
   /** Starts listening. @default host '127.0.0.1'. Port 0 picks a free port; `url` says which. */
   listen(port: number, host?: string): Promise<{ url: string }>;
-  /** Stops accepting, lets in-flight requests finish (up to 5 s), then closes every connection. */
+  /** Stops accepting, lets in-flight requests finish (up to 5 s), closes every connection, then the sink. */
   close(): Promise<void>;
   /** The registry the ingest metrics live in. */
   readonly registry: Registry;
@@ -372,20 +372,25 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
         });
       });
     },
-    close() {
+    async close() {
       const s = server;
       server = undefined;
-      if (!s?.listening) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const force = setTimeout(() => s.closeAllConnections(), CLOSE_GRACE_MS);
-        force.unref();
-        s.close((err) => {
-          clearTimeout(force);
-          if (err) reject(err);
-          else resolve();
-        });
-        s.closeIdleConnections();
-      });
+      if (s?.listening) await closeServer(s);
+      await sink.close?.();
     },
   };
+}
+
+/** Stops accepting, lets in-flight requests finish (up to CLOSE_GRACE_MS), then closes every connection. */
+function closeServer(s: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const force = setTimeout(() => s.closeAllConnections(), CLOSE_GRACE_MS);
+    force.unref();
+    s.close((err) => {
+      clearTimeout(force);
+      if (err) reject(err);
+      else resolve();
+    });
+    s.closeIdleConnections();
+  });
 }

@@ -16,6 +16,9 @@
  *    began later, 0 for a saturated caller unless the callee began strictly earlier,
  *    and else the share of the caller's symptoms of a family the callee also shows
  *    (errors explain errors, latency explains latency). Healthy callees: factor 1.
+ *    A callee's findings read off the caller's own telemetry (a call tree of the
+ *    caller cut short right after calling it: Finding.readOff) do not count towards
+ *    explaining that caller, here nor in the walk of 6 (anomalyApartFrom).
  * 4. onsetFactor: 1 - 0.25 * share of anomalous services whose onset is strictly
  *    earlier (earlier onset is more likely the cause).
  * 5. pathFactor (anomaly traversal): 0.5 for services not reachable from an alerted
@@ -171,12 +174,32 @@ export function explainedShare(caller: SymptomProfile | undefined, callee: Sympt
   return fams.reduce((a, k) => a + ((callee?.[k] ?? 0) > 0 ? (caller?.[k] ?? 0) : 0), 0) / total;
 }
 
+/**
+ * Per service whose own telemetry some findings of other services are a reading of
+ * (Finding.readOff: a call tree of it cut short right after a call into the other),
+ * the combined anomaly of every service without those findings. Such a finding is the
+ * caller's own observation offered as its callee's possible doing: it competes with
+ * the caller's own reading of it, it does not explain the caller away.
+ */
+export function anomalyApartFrom(evidence: readonly SourceEvidence[], saturated: ReadonlyMap<string, Finding>): Map<string, Map<string, number>> {
+  const observers = new Set<string>();
+  for (const ev of evidence) for (const f of ev.findings) if (f.readOff !== undefined && f.readOff !== f.service) observers.add(f.readOff);
+  const out = new Map<string, Map<string, number>>();
+  for (const o of [...observers].sort(cmp)) {
+    const apart = evidence.map((ev) => ({ ...ev, findings: ev.findings.filter((f) => f.readOff !== o) }));
+    out.set(o, combinedAnomaly(withSaturation(serviceStrengths(apart), saturated)));
+  }
+  return out;
+}
+
 /** What decides whether a callee can explain its caller, beyond the call graph. */
 export interface ExplanationContext {
   /** Symptom strengths per service (symptomProfiles); without them every symptom counts. */
   profiles?: ReadonlyMap<string, SymptomProfile>;
   /** Services whose own resource is saturated (saturatedServices). */
   saturated?: ReadonlySet<string>;
+  /** Per caller, the anomaly of its callees without the findings read off its own telemetry (anomalyApartFrom). */
+  apartFrom?: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /**
@@ -215,12 +238,14 @@ export function propagationFactor(
   let best = 0;
   let explainedBy: string | null = null;
   const healthy: string[] = [];
+  const apart = context.apartFrom?.get(service);
   for (const c of graph.callees.get(service) ?? []) {
-    const raw = anomaly.get(c) ?? 0;
-    if (raw === 0) {
+    const all = anomaly.get(c) ?? 0;
+    if (all === 0) {
       healthy.push(c);
       continue;
     }
+    const raw = apart ? Math.min(all, apart.get(c) ?? 0) : all;
     const a = raw * calleeExplains(service, c, onsets, context);
     if (a <= 0) continue;
     if (a > best || (a === best && explainedBy !== null && cmp(c, explainedBy) < 0)) {
@@ -624,7 +649,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   const anomaly = combinedAnomaly(strengths);
   const shared = sharedCallers(graph, anomaly, profiles);
   for (const [svc, v] of shared) anomaly.set(svc, Math.max(anomaly.get(svc) ?? 0, v.strength));
-  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()) };
+  const explanation: ExplanationContext = { profiles, saturated: new Set(saturated.keys()), apartFrom: anomalyApartFrom(evidence, saturated) };
   // A callee whose slowdown covers its caller's is as anomalous as the caller's slowness it causes
   // (to a fixed point, so it passes down a chain of waiting callers).
   const covered = latencyCoveredBy(evidence, graph);
@@ -642,6 +667,12 @@ export function rankCandidates(input: RankingInput): Candidate[] {
         }
       }
   }
+  // The share of a callee's anomaly that is its own and not a reading of its caller's telemetry.
+  const apartShare = (caller: string, callee: string): number => {
+    const apart = explanation.apartFrom?.get(caller);
+    const all = anomaly.get(callee) ?? 0;
+    return apart && all > 0 ? Math.min(1, (apart.get(callee) ?? 0) / all) : 1;
+  };
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
   const async = notWaitedOn(evidence, graph);
@@ -651,7 +682,7 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   // too noisy to cut edges of the walk, and onsetFactor already weighs them.
   const ppr = personalizedPageRank(graph, anomaly, {
     explains: (caller, callee) =>
-      async.has(`${caller} → ${callee}`) ? 0 : calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }),
+      async.has(`${caller} → ${callee}`) ? 0 : calleeExplains(caller, callee, onsets, { ...explanation, ignoreLaterOnset: true }) * apartShare(caller, callee),
   });
   let pprMax = 0;
   for (const [s, v] of ppr) if ((anomaly.get(s) ?? 0) > 0) pprMax = Math.max(pprMax, v);

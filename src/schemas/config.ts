@@ -114,9 +114,10 @@ export const VigilConfig = z.object({
       /**
        * Off (0) by default: every batch waits for its group's answer. Above 0, ingest answers
        * batches its routing lease settles (src/aggregation/routing-lease.ts) for that many
-       * seconds after the group last answered, with signalWithStart and no wait for a
-       * worker: about 6× the throughput, at the price of 202s that name an incident which
-       * closed before the group took the alerts (BENCHMARKS.md, alert storm).
+       * seconds after the group gave it, with signalWithStart and no wait for a worker; it
+       * asks for a lease only for groups whose batches come more often than that. A closing
+       * incident a lease may name is held until the lease has run out (plus 5 s), so the
+       * 202 stays right (BENCHMARKS.md, alert storm).
        */
       routingLeaseSeconds: z.number().nonnegative().default(0),
     })
@@ -133,7 +134,8 @@ export const VigilConfig = z.object({
    * started with them (its record lists the keys that changed); an incident already in
    * group_wait keeps the open time it was given.
    */
-  aggregation: AggregationSettings.strict().optional(),
+  // The routing lease is ingest's setting (ingest.routingLeaseSeconds): one place to set it.
+  aggregation: AggregationSettings.omit({ routingLeaseSeconds: true }).strict().optional(),
   /** The tamper-evident audit log: JSONL under dataDir (default) or PostgreSQL. */
   audit: AuditConfig.default({ store: 'jsonl', fsync: true, postgres: { table: 'vigil_audit' }, redaction: { piiFields: [], piiPatterns: [] } }),
   /** Past incidents and runbooks: the store (file | postgres) and optional embeddings (src/knowledge/knowledge-config.ts). */

@@ -24,6 +24,10 @@ export const Finding = z.object({
   direction: z.enum(['up', 'down', 'none']).default('none'),
   baseline: z.number().optional().describe("the indicator's usual level, in its own unit (metrics)"),
   level: z.number().optional().describe('the level the score was computed from during the incident, same unit'),
+  readOff: z
+    .string()
+    .optional()
+    .describe("the service whose own telemetry this finding is a reading of, when not `service` (a caller's call tree cut short right after calling it)"),
 });
 export type Finding = z.infer<typeof Finding>;
 

@@ -38,6 +38,13 @@ export const IncidentInput = z.object({
       groupId: z.string().min(1),
       severityMap: z.record(z.string(), Severity).optional(),
       notes: z.array(z.string()).default([]),
+      /**
+       * Close through the group: before its report the incident tells the group it is
+       * closing and waits (at most this long) for the group to hand over every alert it was
+       * promised (queued for a flush, or named by a routing lease still in use); firing
+       * alerts that arrived after the diagnosis go back to the group for a follow-up incident.
+       */
+      closeHoldSeconds: z.number().positive().optional(),
     })
     .optional(),
 });

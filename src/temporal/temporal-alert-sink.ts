@@ -22,6 +22,7 @@ import { AggregationSettings, type AggregationSettingsInput } from '../aggregati
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
 import { compileRules } from '../aggregation/matchers.js';
 import { promisedIncident, type LeasePromise, type RoutingLease } from '../aggregation/routing-lease.js';
+import { ClientCalls } from './client-calls.js';
 import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, routingLeaseQuery } from '../../workflows/messages.js';
 
 function groupHash(groupKey: string): string {
@@ -46,13 +47,18 @@ export function incidentIdFor(groupKey: string, n = 1): string {
 /** Groups remembered (told the settings, and their lease); beyond this the map starts again. */
 const MAX_KNOWN_GROUPS = 10_000;
 
+/** A background lease renewal gives up after this long (the lease then lapses and the next batch asks). */
+const RENEW_TIMEOUT_MS = 10_000;
+
 /** What this sink knows of a group it has asked. */
 interface KnownGroup {
   lease?: RoutingLease;
-  /** When the group gave it (this process's clock); it holds for routingLeaseSeconds. */
+  /** When it starts (leaseFrom); it holds for routingLeaseSeconds. */
   leaseAtMs: number;
   /** A background renewal is under way. */
   renewing?: boolean;
+  /** When this process last sent the group a batch: a lease is asked for only when batches come faster than it lasts. */
+  lastBatchMs?: number;
 }
 
 /** Thrown when the group workflow refuses a batch (its update validator): not retryable as is. */
@@ -96,6 +102,8 @@ export class TemporalAlertSink implements AlertSink {
    * configuration adopts the current one (bounded: forgotten groups are told again).
    */
   private readonly known = new Map<string, KnownGroup>();
+  /** The background lease renewals, cancelled on close() before the caller closes the connection. */
+  private readonly calls: ClientCalls;
 
   constructor(
     private readonly client: Client,
@@ -105,10 +113,12 @@ export class TemporalAlertSink implements AlertSink {
     const parsed = AggregationSettings.safeParse({
       ...(opts.settings?.groupWaitSeconds !== undefined ? { groupWaitSeconds: opts.settings.groupWaitSeconds } : {}),
       ...opts.aggregation,
+      ...(opts.routingLeaseSeconds !== undefined ? { routingLeaseSeconds: opts.routingLeaseSeconds } : {}),
       incident: { ...opts.settings, ...opts.aggregation?.incident },
     });
     if (!parsed.success) throw new Error(`invalid aggregation settings:\n${prettifyError(parsed.error)}`);
     this.settings = parsed.data;
+    this.calls = new ClientCalls(client);
     this.rules = compileRules(this.settings.inhibitRules);
   }
 
@@ -128,7 +138,11 @@ export class TemporalAlertSink implements AlertSink {
   async deliverOne(batch: AlertBatch): Promise<DeliveredBatch[]> {
     const input = this.groupInput(batch.groupKey);
     const known = this.known.get(input.groupId);
-    const promised = known?.lease && Date.now() - known.leaseAtMs < this.leaseMs ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
+    const now = Date.now();
+    const promised = known?.lease && now - known.leaseAtMs < this.leaseMs ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
+    // A lease is worth asking for when this group's batches come faster than it lasts.
+    const wantLease = this.leaseMs > 0 && known?.lastBatchMs !== undefined && now - known.lastBatchMs < this.leaseMs;
+    if (known) known.lastBatchMs = now;
     if (promised && known) {
       this.renewSoon(input.groupId, known);
       return this.handOver(input, batch, promised);
@@ -143,10 +157,10 @@ export class TemporalAlertSink implements AlertSink {
       });
       // Its handle promise rejects when the call fails; the failure is handled below.
       startWorkflowOperation.workflowHandle().catch(() => undefined);
-      const options = { ...(known ? {} : { settings: this.settings }), ...(this.leaseMs > 0 ? { lease: true } : {}) };
+      const options = { ...(known ? {} : { settings: this.settings }), ...(wantLease ? { lease: true } : {}) };
       result = await this.client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: Object.keys(options).length > 0 ? [batch, options] : [batch], startWorkflowOperation });
       if (this.known.size >= MAX_KNOWN_GROUPS && !known) this.known.clear();
-      this.known.set(input.groupId, this.leaseFrom(result.lease));
+      this.known.set(input.groupId, { ...this.leaseFrom(result.lease, now), lastBatchMs: now });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
@@ -162,11 +176,12 @@ export class TemporalAlertSink implements AlertSink {
   }
 
   private get leaseMs(): number {
-    return (this.opts.routingLeaseSeconds ?? 0) * 1000;
+    return this.settings.routingLeaseSeconds * 1000;
   }
 
-  private leaseFrom(lease: RoutingLease | null | undefined): KnownGroup {
-    return { ...(lease ? { lease } : {}), leaseAtMs: Date.now() };
+  /** A lease runs from when the group gave it or when this process asked, whichever is later (both precede the answer). */
+  private leaseFrom(lease: RoutingLease | null | undefined, askedAtMs: number): KnownGroup {
+    return { ...(lease ? { lease } : {}), leaseAtMs: Math.max(askedAtMs, lease?.atMs ?? 0) };
   }
 
   /**
@@ -178,11 +193,14 @@ export class TemporalAlertSink implements AlertSink {
   private renewSoon(groupId: string, known: KnownGroup): void {
     if (known.renewing || Date.now() - known.leaseAtMs < this.leaseMs / 2) return;
     known.renewing = true;
-    this.client.workflow
-      .getHandle(groupId)
-      .query(routingLeaseQuery)
+    const askedAtMs = Date.now();
+    this.calls
+      .run(() => this.client.workflow.getHandle(groupId).query(routingLeaseQuery), RENEW_TIMEOUT_MS, `the group did not answer the lease query within ${RENEW_TIMEOUT_MS} ms`)
       .then(
-        (lease) => this.known.set(groupId, this.leaseFrom(lease)),
+        (lease) => {
+          const lastBatchMs = this.known.get(groupId)?.lastBatchMs;
+          this.known.set(groupId, { ...this.leaseFrom(lease, askedAtMs), ...(lastBatchMs !== undefined ? { lastBatchMs } : {}) });
+        },
         () => {
           known.renewing = false;
         },
@@ -216,6 +234,11 @@ export class TemporalAlertSink implements AlertSink {
 
   ready(): Promise<boolean> {
     return temporalReachable(this.connection);
+  }
+
+  /** Cancels lease renewals still under way; call it before closing the client's connection. */
+  close(): Promise<void> {
+    return this.calls.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { createActivities } from '../../activities/index.js';
 import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
 import { createAuditActivities } from '../audit/audit-activities.js';
 import { createAggregationActivities } from '../aggregation/aggregation-activities.js';
+import { ClientCalls } from '../temporal/client-calls.js';
 import { openAuditStore } from '../audit/open-audit-store.js';
 import { openKnowledge } from '../knowledge/open-knowledge.js';
 import { DEFAULT_POLICY_FILE, DEFAULT_RUNBOOKS_DIR } from '../config.js';
@@ -66,6 +67,8 @@ export async function createVigilWorker(
     namespace: config.temporal.namespace,
     ...(obs.clientInterceptors ? { interceptors: obs.clientInterceptors } : {}),
   });
+  // Calls of the worker's own client that may outlive their activity: cancelled before the connection closes.
+  const calls = new ClientCalls(client);
   const readKillSwitch = async () => {
     try {
       const handle = client.workflow.getHandle(KILL_SWITCH_WORKFLOW_ID);
@@ -98,7 +101,7 @@ export async function createVigilWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: obs.instrument({ ...activities, ...createAuditActivities(audit), ...createAggregationActivities({ client, gate }) }),
+      activities: obs.instrument({ ...activities, ...createAuditActivities(audit), ...createAggregationActivities({ client, calls, gate }) }),
       ...obs.workerOptions,
       ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
       ...(opts.identity ? { identity: opts.identity } : {}),
@@ -118,6 +121,7 @@ export async function createVigilWorker(
         await worker.run();
       } finally {
         await pool.close();
+        await calls.close();
         await clientConnection.close();
         await audit.close();
         await obs.close(); // stops /metrics before the store it reads closes
