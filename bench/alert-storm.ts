@@ -384,6 +384,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
   const cans = (statuses as GroupStatus[]).reduce((n, g) => n + g.state.counters.continuedAsNew, 0);
   const broken = (statuses as GroupStatus[]).reduce((n, g) => n + (g.state.counters.promisesBroken ?? 0), 0);
   const followUps = (statuses as GroupStatus[]).reduce((n, g) => n + (g.state.counters.followUps ?? 0), 0);
+  const keptOverInhibition = (statuses as GroupStatus[]).reduce((n, g) => n + (g.state.counters.keptOverInhibition ?? 0), 0);
   // Where the alerts the lease misjudged went instead, by kind.
   const misjudged: Record<string, number> = {};
   for (const g of statuses as GroupStatus[])
@@ -455,6 +456,7 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
     `| group continue-as-new | ${cans} |`,
     `| webhook batches answered from the routing lease / by the group | ${ingest.metrics.batchesDelivered.get({ via: 'lease' })} / ${ingest.metrics.batchesDelivered.get({ via: 'group' })} |`,
     `| alerts that did not go where the 202 said (promisesBroken) | ${broken}${Object.keys(misjudged).length ? ` (${Object.entries(misjudged).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''} |`,
+    `| alerts kept in the incident their lease's 202 named though an inhibiting alert began firing first (keptOverInhibition) | ${keptOverInhibition} |`,
     `| alerts that reached their incident after its diagnosis and went on to a follow-up incident (followUps) | ${followUps} |`,
     `| ingest latency p50 / p99 / max | ${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms |`,
   ];

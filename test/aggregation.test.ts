@@ -340,11 +340,24 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     assert.equal(after.state.alerts[fingerprintOf(elsewhere.labels)]?.incidentId, id);
     assert.equal(after.state.counters.promisesBroken, undefined, 'every promise kept');
 
+    // The race a lease cannot see: a critical alert begins firing on cart (another group) after the lease was given.
+    await h.post(amWebhook(h.key('alertname="CartDown"'), [{ labels: { alertname: 'CartDown', service: 'cart', severity: 'critical' }, startsAt }]));
+    const raced = { labels: { alertname: 'Errors', service: 'cart', pod: 'cart-w2', severity: 'warning' }, startsAt };
+    assert.deepEqual((await h.post(amWebhook(key, [raced]))).body.incidents.map((x) => x.id), [id], 'the lease does not know of it yet');
+    assert.deepEqual(h.batchesVia(), { leased: 7, asked: 3 });
+    const kept = await h.waitGroup(key, (x) => !!x.state.alerts[fingerprintOf(raced.labels)]?.incidentId, 'the raced alert routed');
+    const rec = kept.state.alerts[fingerprintOf(raced.labels)];
+    assert.equal(rec?.incidentId, id, 'it went where the 202 said');
+    assert.match(rec?.inhibitedAfterPromise ?? '', /critical mutes warning/, 'its record says what would have muted it');
+    assert.equal(kept.state.counters.keptOverInhibition, 1);
+    assert.equal(kept.state.counters.promisesBroken, undefined);
+    await h.waitIncident(id, (s) => s.alerts.some((a) => a.fingerprint === fingerprintOf(raced.labels)), 'the incident to hold it');
+
     // A resolution, and then the same lifecycle firing again (the record is resolved: an exception of the lease).
     await h.post(amWebhook(key, [mk(1, { status: 'resolved', endsAt: new Date().toISOString() })]));
     const again = await h.post(amWebhook(key, [mk(1)]));
     assert.deepEqual(again.body.incidents.map((x) => x.id), [id]);
-    assert.deepEqual(h.batchesVia(), { leased: 6, asked: 4 }, 'resolutions and lease exceptions asked the group');
+    assert.deepEqual(h.batchesVia(), { leased: 7, asked: 5 }, 'resolutions and lease exceptions asked the group');
   } finally {
     await h.close();
   }

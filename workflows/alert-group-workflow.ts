@@ -47,6 +47,7 @@ import {
   type AlertRecord,
   type DeliveryResult,
   type GroupIncident,
+  type LeaseClaim,
   type GroupState,
   type Route,
 } from '../src/aggregation/group-state.js';
@@ -284,7 +285,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       }
       fresh.push(a);
     }
-    if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now, promisedTo(batch));
+    if (fresh.length > 0 || resolvedSources.length > 0) await route(fresh, resolvedSources, routes, now, { promised: promisedTo(batch), lease: leaseClaim(batch) });
     for (const [incidentId, list] of resolutions) await attach(incidentId, list);
     const answer = result(alerts, routes);
     if (batch.promisedIncidentId || batch.promisedSuppressed) {
@@ -303,6 +304,12 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     if (!batch.promisedIncidentId) return undefined;
     const inc = liveIncident(batch.promisedIncidentId);
     return inc?.state === 'closing' && inc.releasedMs === undefined ? inc : undefined;
+  }
+
+  /** What a sender's routing lease told it of this batch: the incident, and the alerts it read as inhibited. */
+  function leaseClaim(batch: AlertBatch): LeaseClaim | undefined {
+    if (!batch.promisedIncidentId) return undefined;
+    return { incidentId: batch.promisedIncidentId, suppressed: new Set(batch.promisedSuppressed ?? []) };
   }
 
   /** Whether a sender has used this group's routing lease lately (only then is it worth the correlator's inhibition view). */
@@ -356,9 +363,28 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: null, disposition: reason, reason: detail });
   }
 
-  /** New firing alerts: flapping, inhibition, then the current incident, a linked one, or a new one. */
-  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number, promised?: GroupIncident, followUpOf?: string): Promise<void> {
-    const current = promised ?? currentIncident(state);
+  /**
+   * New firing alerts: flapping, inhibition, then the current incident, a linked one, or a
+   * new one. `promised`: a closing incident a lease named, which takes them instead of the
+   * current one. `lease`: what the sender's 202 said; an alert it sent to the incident they
+   * go to now is kept there even if an inhibiting alert began firing since (the race a
+   * lease cannot see): its record says what would have muted it.
+   */
+  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number, opts: { promised?: GroupIncident | undefined; lease?: LeaseClaim | undefined; followUpOf?: string } = {}): Promise<void> {
+    const current = opts.promised ?? currentIncident(state);
+    const lease = opts.lease;
+    const kept = (a: Alert): boolean => !!current && lease?.incidentId === current.id && !lease.suppressed.has(a.fingerprint);
+    /** Suppresses an inhibited alert, unless the lease's 202 sent it to the incident it goes to: then it is kept there, recorded. */
+    const inhibit = (a: Alert, detail: string, into: Alert[]): void => {
+      if (!kept(a)) {
+        suppress(a, 'inhibited', detail, routes, now);
+        return;
+      }
+      const rec = state.alerts[a.fingerprint];
+      if (rec) rec.inhibitedAfterPromise = detail;
+      state.counters.keptOverInhibition = (state.counters.keptOverInhibition ?? 0) + 1;
+      into.push(a);
+    };
     const candidates: Alert[] = [];
     for (const a of fresh) {
       const rec = state.alerts[a.fingerprint];
@@ -375,7 +401,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       remaining = [];
       for (const a of candidates) {
         const hit = findInhibitor(rules, a, localSources);
-        if (hit) suppress(a, 'inhibited', `${hit.rule} (source ${hit.sourceFingerprint})`, routes, now);
+        if (hit) inhibit(a, `${hit.rule} (source ${hit.sourceFingerprint})`, remaining);
         else remaining.push(a);
       }
     }
@@ -409,7 +435,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     const final: Alert[] = [];
     for (const a of remaining) {
       const hit = answer?.inhibited[a.fingerprint];
-      if (hit) suppress(a, 'inhibited', `${hit.rule} (source ${hit.sourceFingerprint}${hit.sourceGroup ? ` in ${hit.sourceGroup}` : ''})`, routes, now);
+      if (hit) inhibit(a, `${hit.rule} (source ${hit.sourceFingerprint}${hit.sourceGroup ? ` in ${hit.sourceGroup}` : ''})`, final);
       else final.push(a);
     }
     if (final.length === 0) return;
@@ -450,7 +476,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       merges: [],
       linkedGroups: [],
     };
-    if (followUpOf) inc.notes.push(`follow-up of ${followUpOf}: ${final.length} alert(s) reached it after its diagnosis and still fire`);
+    if (opts.followUpOf) inc.notes.push(`follow-up of ${opts.followUpOf}: ${final.length} alert(s) reached it after its diagnosis and still fire`);
     state.incidents.push(inc);
     state.counters.incidentsOpened++;
     await join(inc, final, routes, 'opened');
@@ -582,7 +608,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     for (const [group, bounced] of foreign) await tell(group, { incidentId, outcome: inc?.outcome ?? 'closed', bounced });
     if (again.length === 0) return;
     state.counters.followUps = (state.counters.followUps ?? 0) + again.length;
-    await route(again, [], new Map(), Date.now(), undefined, incidentId);
+    await route(again, [], new Map(), Date.now(), { followUpOf: incidentId });
   }
 
   /**

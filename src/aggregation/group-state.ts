@@ -50,6 +50,11 @@ export interface AlertRecord {
   seenMs: number;
   /** Where ingest's 202 had sent it under a lease (an incident, or `suppressed`), when it went elsewhere. */
   promised?: string;
+  /**
+   * What would have inhibited it when the group took it: an inhibiting alert began firing
+   * after a lease's 202 sent it to its incident, and the 202 was kept.
+   */
+  inhibitedAfterPromise?: string;
 }
 
 export interface MergeRecord {
@@ -100,6 +105,12 @@ export interface GroupIncident {
   handedAtClose?: number;
 }
 
+/** What a sender's routing lease told it of a batch: the incident its 202 named, and the alerts it read as inhibited. */
+export interface LeaseClaim {
+  incidentId: string;
+  suppressed: ReadonlySet<string>;
+}
+
 export interface SuppressionRecord {
   fingerprint: string;
   startsAt: string;
@@ -119,6 +130,8 @@ export interface GroupCounters {
   continuedAsNew: number;
   /** Alerts that did not go to the incident the sender was told (it closed before they reached it). */
   promisesBroken?: number;
+  /** Alerts sent to the incident a lease's 202 named although an inhibiting alert began firing before the group took them. */
+  keptOverInhibition?: number;
   /** Firing alerts that reached an incident after its diagnosis, handed back at its close and routed again (a follow-up incident). */
   followUps?: number;
 }
