@@ -22,7 +22,8 @@
  *     handed over before was taken by its group), so none meets another's backlog; the
  *     time the worker took to catch up after each is printed. --rounds N (N > 1) alternates
  *     ingest and signalWithStart in N short rounds (A B B A) instead.
- *     `--lease-seconds N` sets ingest's routing lease (ingest.routingLeaseSeconds; 0 = off).
+ *     `--lease-seconds N` sets ingest's routing lease (ingest.routingLeaseSeconds, default
+ *     as in the configuration; 0 = off: every batch waits for its group).
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
  * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
  * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
@@ -43,6 +44,7 @@ import { createIngestServer } from '../src/ingest/server.js';
 import { deliveryIdFor } from '../src/ingest/grouping.js';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
+import { DEFAULT_ROUTING_LEASE_SECONDS } from '../src/schemas/config.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
@@ -67,7 +69,7 @@ const { values: args } = parseArgs({
     /** Profiling: worker options, e.g. --worker '{"workflowThreadPoolSize":2}'. */
     worker: { type: 'string', default: '{}' },
     /** ingest.routingLeaseSeconds for both ingest servers (0: every batch asks its group). */
-    'lease-seconds': { type: 'string', default: '0' },
+    'lease-seconds': { type: 'string', default: String(DEFAULT_ROUTING_LEASE_SECONDS) },
   },
 });
 const TOTAL = Number(args.alerts);

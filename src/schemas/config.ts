@@ -11,6 +11,8 @@ import { AuditConfig } from '../audit/audit-config.js';
 import { ObservabilityConfig } from '../observability/config.js';
 import { DEFAULT_KNOWLEDGE_CONFIG, KnowledgeConfig } from '../knowledge/knowledge-config.js';
 import { parseTemplate } from '../mcp/registry-templates.js';
+/** How long ingest uses a group's routing lease (ingest.routingLeaseSeconds): long enough to cover a burst, short enough that a closing incident is held only briefly. */
+export const DEFAULT_ROUTING_LEASE_SECONDS = 30;
 
 export const McpServerConfig = z.discriminatedUnion('transport', [
   z.object({
@@ -112,16 +114,17 @@ export const VigilConfig = z.object({
       maxBodyBytes: z.number().int().positive().default(1024 * 1024),
       groupBy: z.array(z.string()).optional(),
       /**
-       * Off (0) by default: every batch waits for its group's answer. Above 0, ingest answers
-       * batches its routing lease settles (src/aggregation/routing-lease.ts) for that many
-       * seconds after the group gave it, with signalWithStart and no wait for a worker; it
-       * asks for a lease only for groups whose batches come more often than that. A closing
-       * incident a lease may name is held until the lease has run out (plus 5 s), so the
-       * 202 stays right (BENCHMARKS.md, alert storm).
+       * Ingest answers batches its routing lease settles (src/aggregation/routing-lease.ts)
+       * for this many seconds after the group gave it, with signalWithStart and no wait for
+       * a worker. It asks for a lease only for groups whose batches come more often than
+       * that (Alertmanager's one webhook per group_interval, 5 m by default, never does).
+       * A closing incident a lease may name is held until the lease has run out (plus 5 s),
+       * so the 202 stays right (BENCHMARKS.md, alert storm). 0: every batch waits for its
+       * group's answer.
        */
-      routingLeaseSeconds: z.number().nonnegative().default(0),
+      routingLeaseSeconds: z.number().nonnegative().default(DEFAULT_ROUTING_LEASE_SECONDS),
     })
-    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: 0 }),
+    .default({ host: '127.0.0.1', port: 8787, bearerTokens: [], hmacSecrets: [], maxBodyBytes: 1024 * 1024, routingLeaseSeconds: DEFAULT_ROUTING_LEASE_SECONDS }),
   tools: ToolRegistryConfig.default({ servers: [], capabilities: {} }),
   incident: IncidentSettings.partial().default({}),
   /**
