@@ -10,6 +10,7 @@ import { classify, emptyGroupState, prune } from '../src/aggregation/group-state
 import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
 import { INHIBITION_VIEW_SECONDS, leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings } from '../src/aggregation/settings.js';
+import { sourceChanges, sourceSignature, type RegisteredSources } from '../src/aggregation/source-registry.js';
 
 void test('matchers follow Alertmanager syntax: =, !=, =~, !~, quoted values, anchored regexes, missing labels read as ""', () => {
   const labels = { severity: 'critical', service: 'payment-api', env: 'prod' };
@@ -188,4 +189,28 @@ void test('routing lease: the current incident, every fingerprint that would not
   const crowded = leaseOf(state, now);
   assert.equal(crowded?.exceptions, null, 'too many to list');
   if (crowded) assert.equal(promisedIncident(crowded, [firing('new')], rules), undefined, 'then every batch asks the group');
+});
+
+void test('the correlator hears of one source per signature: more alike sources cost no call, and a resolved representative hands over to one still firing', () => {
+  const rules = compileRules([{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }]);
+  const pod = (service: string, i: number) => ({ fingerprint: `${service}-${i}`, labels: { alertname: 'Down', service, severity: 'critical', pod: `${service}-${i}` } });
+  const registered: RegisteredSources = {};
+  const [p0, p1, p2] = [pod('payment', 0), pod('payment', 1), pod('payment', 2)];
+  const cart = pod('cart', 0);
+  assert.ok(p0 && p1 && p2);
+
+  // The first payment source and the first cart source are registered; the other payment pods inhibit nothing more.
+  assert.deepEqual(sourceChanges(rules, registered, [p0, p1, cart], [], [p0, p1, cart]).add.map((a) => a.fingerprint), ['payment-0', 'cart-0']);
+  assert.deepEqual(sourceChanges(rules, registered, [p2], [], [p0, p1, p2, cart]), { add: [], remove: [] }, 'a third alike source: no call');
+
+  // Whatever resolves is removed; the representative's place goes to a source of its signature still firing.
+  assert.deepEqual(sourceChanges(rules, registered, [], [p1], [p0, p2, cart]), { add: [], remove: ['payment-1'] });
+  assert.deepEqual(sourceChanges(rules, registered, [], [p0], [p2, cart]), { add: [p2], remove: ['payment-0'] });
+  assert.deepEqual(sourceChanges(rules, registered, [], [p2], [cart]), { add: [], remove: ['payment-2'] });
+  assert.deepEqual(sourceChanges(rules, registered, [p1], [], [p1, cart]).add, [p1], 'payment fires again: registered again');
+
+  // What makes sources alike: each rule's role and `equal` labels, not the rest of their labels.
+  const both = compileRules([{ source_matchers: ['severity=~critical|warning'], target_matchers: ['severity=warning'], equal: ['service'] }]);
+  assert.notEqual(sourceSignature(both, { service: 'a', severity: 'critical' }), sourceSignature(both, { service: 'a', severity: 'warning' }), 'a source that is also a target is not alike (two-sided exclusion)');
+  assert.equal(sourceSignature(rules, { service: 'a', severity: 'critical', pod: 'x' }), sourceSignature(rules, { service: 'a', severity: 'critical', pod: 'y' }));
 });

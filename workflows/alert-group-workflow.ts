@@ -52,7 +52,8 @@ import {
   type Route,
 } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
-import { LEASE_CLOCK_MARGIN_MS, leaseOf } from '../src/aggregation/routing-lease.js';
+import { sourceChanges } from '../src/aggregation/source-registry.js';
+import { INHIBITION_VIEW_SECONDS, LEASE_CLOCK_MARGIN_MS, leaseOf } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings as AggregationSettingsSchema, type AggregationSettings } from '../src/aggregation/settings.js';
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
@@ -253,7 +254,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
     const routes = new Map<string, Route>();
     const fresh: Alert[] = [];
-    const resolvedSources: string[] = [];
+    const resolvedSources: Alert[] = [];
     const resolutions = new Map<string, Alert[]>();
     for (const a of alerts) {
       state.counters.alerts++;
@@ -269,7 +270,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
         rec.status = 'resolved';
         rec.seenMs = now;
         rec.transitions = recordTransition(rec.transitions, eventTimeMs(a, now), settings.flapping);
-        if (rules.length > 0 && isSource(rules, a)) resolvedSources.push(a.fingerprint);
+        if (rules.length > 0 && isSource(rules, a)) resolvedSources.push(a);
         if (rec.incidentId) resolutions.set(rec.incidentId, [...(resolutions.get(rec.incidentId) ?? []), a]);
         routes.set(a.fingerprint, { fingerprint: a.fingerprint, incidentId: rec.incidentId, disposition: 'resolved' });
         continue;
@@ -370,7 +371,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
    * go to now is kept there even if an inhibiting alert began firing since (the race a
    * lease cannot see): its record says what would have muted it.
    */
-  async function route(fresh: Alert[], resolvedSources: string[], routes: Map<string, Route>, now: number, opts: { promised?: GroupIncident | undefined; lease?: LeaseClaim | undefined; followUpOf?: string } = {}): Promise<void> {
+  async function route(fresh: Alert[], resolvedSources: Alert[], routes: Map<string, Route>, now: number, opts: { promised?: GroupIncident | undefined; lease?: LeaseClaim | undefined; followUpOf?: string } = {}): Promise<void> {
     const current = opts.promised ?? currentIncident(state);
     const lease = opts.lease;
     const kept = (a: Alert): boolean => !!current && lease?.incidentId === current.id && !lease.suppressed.has(a.fingerprint);
@@ -396,8 +397,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     }
 
     let remaining = candidates;
+    const localSources = rules.length > 0 ? Object.values(state.alerts).filter((r: AlertRecord) => r.status === 'firing' && Object.keys(r.labels).length > 0 && isSource(rules, r)) : [];
     if (rules.length > 0) {
-      const localSources = Object.values(state.alerts).filter((r: AlertRecord) => r.status === 'firing' && Object.keys(r.labels).length > 0 && isSource(rules, r));
       remaining = [];
       for (const a of candidates) {
         const hit = findInhibitor(rules, a, localSources);
@@ -406,17 +407,20 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       }
     }
 
-    const newSources = rules.length > 0 ? fresh.filter((a) => isSource(rules, a)) : [];
+    // The correlator hears of a new source only when no firing source like it is registered (source-registry.ts).
+    const sources = rules.length > 0 ? sourceChanges(rules, (state.registeredSources ??= {}), fresh.filter((a) => isSource(rules, a)), resolvedSources, localSources) : { add: [], remove: [] };
     const targets = rules.length > 0 ? remaining.filter((a) => isTarget(rules, a)) : [];
     const wantsCandidate = !current && remaining.length > 0 && settings.topologyMergeWindowSeconds > 0;
     const nextId = `${input.incidentPrefix}-${state.seq + 1}`;
     let answer: CorrelateResponse | undefined;
-    if (newSources.length > 0 || resolvedSources.length > 0 || targets.length > 0 || wantsCandidate) {
+    // A lease settles targets only with a fresh inhibition view: renewed past half its life even when nothing else needs the correlator.
+    const wantsView = rules.length > 0 && leasing() && (!state.inhibitors || now - state.inhibitors.atMs > (INHIBITION_VIEW_SECONDS * 1000) / 2);
+    if (sources.add.length > 0 || sources.remove.length > 0 || targets.length > 0 || wantsCandidate || wantsView) {
       answer = await askCorrelator({
         group: groupId,
         rules: settings.inhibitRules,
-        addSources: newSources.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
-        removeSources: resolvedSources,
+        addSources: sources.add.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
+        removeSources: sources.remove,
         targets: targets.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
         ...(wantsCandidate
           ? {

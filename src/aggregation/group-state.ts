@@ -7,6 +7,7 @@ import type { Alert, Severity } from '../schemas/alert.js';
 import type { AggregationSettings } from './settings.js';
 import type { RoutingLease } from './routing-lease.js';
 import type { InhibitionView } from './correlation.js';
+import type { RegisteredSources } from './source-registry.js';
 
 /** What happened to one delivered alert. */
 export type Disposition =
@@ -151,6 +152,8 @@ export interface GroupState {
   settingsChanges?: { atMs: number; changed: string[] }[];
   /** The correlator's last inhibition view (workflow time of the answer): what the routing lease says of targets. */
   inhibitors?: { atMs: number; view: InhibitionView };
+  /** The group's sources the correlator holds, one per signature (source-registry.ts). */
+  registeredSources?: RegisteredSources;
   /** Workflow time a sender last asked for or used the routing lease (lease data is kept only while it does). */
   leaseAskedMs?: number;
 }

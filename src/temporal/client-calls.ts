@@ -9,8 +9,9 @@
 import type { Client } from '@temporalio/client';
 
 export class ClientCalls {
-  private readonly closing = new AbortController();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+  /** Each running call's controller, with the promise that settles when the call does. */
+  private readonly running = new Map<AbortController, Promise<void>>();
 
   constructor(private readonly client: Pick<Client, 'withAbortSignal'>) {}
 
@@ -19,36 +20,33 @@ export class ClientCalls {
    * promise rejects at once then, with `timeoutMessage` or a shutdown message.
    */
   run<T>(fn: () => Promise<T>, timeoutMs: number, timeoutMessage: string): Promise<T> {
-    if (this.closing.signal.aborted) return Promise.reject(new Error('the worker is shutting down'));
+    if (this.closed) return Promise.reject(new Error('the worker is shutting down'));
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(new Error(timeoutMessage)), timeoutMs);
-    const onClose = () => ctrl.abort(new Error('the worker is shutting down'));
-    this.closing.signal.addEventListener('abort', onClose, { once: true });
     const call = this.client.withAbortSignal(ctrl.signal, fn);
-    const tracked = call.then(
+    const settled = call.then(
       () => undefined,
       () => undefined,
     );
-    this.inFlight.add(tracked);
-    void tracked.finally(() => {
-      this.inFlight.delete(tracked);
+    this.running.set(ctrl, settled);
+    void settled.finally(() => {
+      this.running.delete(ctrl);
       clearTimeout(timer);
-      this.closing.signal.removeEventListener('abort', onClose);
     });
     const aborted = new Promise<never>((_, reject) => {
-      if (ctrl.signal.aborted) reject(ctrl.signal.reason as Error);
-      else ctrl.signal.addEventListener('abort', () => reject(ctrl.signal.reason as Error), { once: true });
+      ctrl.signal.addEventListener('abort', () => reject(ctrl.signal.reason as Error), { once: true });
     });
-    // Settled either way: the race takes whichever comes first and the loser is tracked above.
+    // Whichever comes first wins; the other is settled above or never needed.
     aborted.catch(() => undefined);
     return Promise.race([call, aborted]);
   }
 
   /** Cancels every call still running and waits (at most `graceMs`) for each to settle. */
   async close(graceMs = 10_000): Promise<void> {
-    this.closing.abort();
+    this.closed = true;
+    for (const ctrl of this.running.keys()) ctrl.abort(new Error('the worker is shutting down'));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([Promise.all([...this.running.values()]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
   }
 }
