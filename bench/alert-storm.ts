@@ -267,7 +267,9 @@ const ratio = (a: { alertsPerSecond: number } | undefined, b: { alertsPerSecond:
 async function startIngestProcess(config: Record<string, unknown>): Promise<{ url: string; batchesVia(): Promise<{ lease: number; group: number }>; close(): Promise<void> }> {
   const file = join(mkdtempSync(join(tmpdir(), 'vigil-bench-config-')), 'vigil.yaml');
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/vigil.js', import.meta.url)), 'ingest', '--config', file, '--port', '0', '--host', '127.0.0.1'], {
+  // BENCH_PROF_INGEST=<dir>: a CPU profile of the ingest process, written when it exits.
+  const prof = process.env['BENCH_PROF_INGEST'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROF_INGEST']}`] : [];
+  const child = spawn(process.execPath, [...prof, fileURLToPath(new URL('../bin/vigil.js', import.meta.url)), 'ingest', '--config', file, '--port', '0', '--host', '127.0.0.1'], {
     env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

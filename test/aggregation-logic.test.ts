@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boundCorrelatorState, correlate, emptyCorrelatorState, inhibitionView, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
+import { boundCorrelatorState, correlate, currentInhibitionView, emptyCorrelatorState, inhibitionView, linksFor, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
 import { isFlapping, recordTransition } from '../src/aggregation/flapping.js';
 import { classify, emptyGroupState, prune } from '../src/aggregation/group-state.js';
 import { compileRules, findInhibitor, matches, MatcherSyntaxError, parseMatcher } from '../src/aggregation/matchers.js';
-import { INHIBITION_VIEW_SECONDS, leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
+import { leaseOf, MAX_LEASE_EXCEPTIONS, promisedIncident } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings } from '../src/aggregation/settings.js';
 import { sourceChanges, sourceSignature, type RegisteredSources } from '../src/aggregation/source-registry.js';
 
@@ -114,6 +114,27 @@ void test('the correlator links a candidate to another group\'s incident on a li
   assert.deepEqual(out.response.inhibited, {}, 'a resolved source inhibits no more');
 });
 
+void test('the correlator tells ingest what its sources inhibit now, and audits targets a lease already routed against the sources held when their group took them', () => {
+  const rules = [{ name: 'critical mutes warning', source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }];
+  const base: CorrelateRequest = { group: 'g-api', rules, addSources: [], removeSources: [], targets: [] };
+  const crit = (fingerprint: string, service: string) => ({ fingerprint, labels: { severity: 'critical', service } });
+  let state = correlate(emptyCorrelatorState(), { ...base, group: 'g-db', addSources: [crit('db', 'payment')] }, 1_000).state;
+  assert.deepEqual(currentInhibitionView(state, rules, 2_000), { '0': ['["payment"]'] }, 'the view: warnings on payment are inhibited');
+  assert.deepEqual(currentInhibitionView(state, [], 2_000), {}, 'no rules, nothing to say');
+  // Registered again, a source keeps the time it was first held.
+  state = correlate(state, { ...base, group: 'g-db', addSources: [crit('db', 'payment')] }, 5_000).state;
+  assert.equal(state.sources[0]?.sinceMs, 1_000);
+  state = correlate(state, { ...base, group: 'g-cart', addSources: [crit('cart', 'cart')] }, 6_000).state;
+
+  const warning = (fingerprint: string, service: string, atMs: number) => ({ fingerprint, labels: { severity: 'warning', service }, atMs });
+  const out = correlate(state, { ...base, audits: [warning('w-pay', 'payment', 3_000), warning('w-cart-early', 'cart', 5_500), warning('w-cart-late', 'cart', 6_000), warning('w-ok', 'search', 7_000)] }, 8_000);
+  assert.deepEqual(Object.keys(out.response.audited ?? {}).sort(), ['w-cart-late', 'w-pay'], 'only sources already held when the group took the target count');
+  assert.equal(out.response.audited?.['w-pay']?.sourceGroup, 'g-db');
+  assert.deepEqual(out.response.inhibited, {}, 'an audit decides nothing');
+  const own = correlate(state, { ...base, group: 'g-db', audits: [warning('w-own', 'payment', 9_000)] }, 9_000);
+  assert.equal(own.response.audited, undefined, "the group's own sources are not audited here (it checked them when it took the alert)");
+});
+
 void test('the correlator keeps only the labels its rules read, and its carried state stays under a size bound', () => {
   const rules = [{ source_matchers: ['severity="critical"'], target_matchers: ['severity=~"warning|info"'], equal: ['service', 'namespace'] }];
   const labels = { alertname: 'HighErrorRate', severity: 'critical', service: 'payment', namespace: 'shop', pod: 'payment-7d9f-abcde', instance: '10.0.0.7:9090', team: 'payments', runbook_url: 'https://runbooks/x' };
@@ -138,10 +159,10 @@ void test('the correlator keeps only the labels its rules read, and its carried 
   assert.equal(small.state, state, 'a state under the bound is kept as it is');
 });
 
-void test('routing lease: the current incident, every fingerprint that would not go there and a fresh inhibition view; a batch is promised only when the lease settles all of it', () => {
+void test('routing lease: the current incident and every fingerprint that would not go there, with the correlator\'s view laid over it; a batch is promised only when the lease settles all of it', () => {
   const state = emptyGroupState();
   const now = 1_000_000;
-  assert.equal(leaseOf(state, now), undefined, 'no current incident: the next alert decides one');
+  assert.deepEqual(leaseOf(state, now), { atMs: now, incidentId: null, exceptions: [] }, 'no current incident: only inhibited alerts are settled');
   const rec = (fingerprint: string, incidentId: string | null, extra: object = {}) => ({ fingerprint, startsAt: '2025-01-01T00:00:00Z', status: 'firing' as const, labels: {}, incidentId, transitions: [], seenMs: 0, ...extra });
   const inc = (id: string, s: 'pending' | 'open' | 'linked' | 'closing' | 'closed') => ({ id, state: s, ownerGroup: 'g', severity: 'P2' as const, fingerprints: [], queue: [], notes: [], merges: [], linkedGroups: [] });
   state.incidents.push(inc('i-1', 'closed'), inc('i-2', 'open'));
@@ -152,11 +173,12 @@ void test('routing lease: the current incident, every fingerprint that would not
     gone: rec('gone', 'i-2', { status: 'resolved' }),
   };
   const rules = compileRules([{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service'] }]);
-  // The correlator's view: a critical alert fires on checkout.
-  state.inhibitors = { atMs: now - 10_000, view: inhibitionView(rules, [{ labels: { severity: 'critical', service: 'checkout' } }, { labels: { severity: 'warning', service: 'cart' } }]) };
-  const lease = leaseOf(state, now);
-  assert.deepEqual({ ...lease, exceptions: [...(lease?.exceptions ?? [])].sort() }, { atMs: now, incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'], inhibitors: { '0': ['["checkout"]'] } });
-  if (!lease) return;
+  const groupLease = leaseOf(state, now);
+  assert.deepEqual({ ...groupLease, exceptions: [...(groupLease.exceptions ?? [])].sort() }, { atMs: now, incidentId: 'i-2', exceptions: ['gone', 'muted', 'old'] });
+  // The correlator's view, which ingest lays over the lease: a critical alert fires on checkout.
+  const view = inhibitionView(rules, [{ labels: { severity: 'critical', service: 'checkout' } }, { labels: { severity: 'warning', service: 'cart' } }]);
+  assert.deepEqual(view, { '0': ['["checkout"]'] });
+  const lease = { ...groupLease, inhibitors: view };
 
   const firing = (fingerprint: string, severity = 'critical', service = 'cart') => ({ fingerprint, status: 'firing' as const, labels: { severity, service } });
   assert.deepEqual(promisedIncident(lease, [firing('new'), firing('a')], rules), { incidentId: 'i-2', suppressed: [] }, 'new alerts and redeliveries of the incident\'s own');
@@ -166,23 +188,19 @@ void test('routing lease: the current incident, every fingerprint that would not
   assert.equal(promisedIncident(lease, [firing('gone')], rules), undefined);
   assert.equal(promisedIncident(lease, [{ ...firing('a'), status: 'resolved' }], rules), undefined, 'a resolution');
 
-  const stale = leaseOf({ ...state, inhibitors: { atMs: now - (INHIBITION_VIEW_SECONDS + 1) * 1000, view: state.inhibitors.view } }, now);
-  assert.equal(stale?.inhibitors, undefined, 'an old view is left out');
-  if (stale) assert.equal(promisedIncident(stale, [firing('w2', 'warning')], rules), undefined, 'then a target asks the group');
+  assert.equal(promisedIncident(groupLease, [firing('w2', 'warning')], rules), undefined, 'without a view a target asks the group');
   const both = compileRules([{ source_matchers: ['team=db'], target_matchers: ['team=db'], equal: [] }]);
   assert.equal(promisedIncident({ ...lease, inhibitors: { '0': [] } }, [{ fingerprint: 'x', status: 'firing', labels: { team: 'db' } }], both), undefined, 'a target that is also a source of its rule asks the group');
 
   // No current incident: the lease settles only batches whose every alert is inhibited.
-  const quiet = { ...emptyGroupState(), inhibitors: state.inhibitors };
-  const bare = leaseOf(quiet, now);
-  assert.equal(bare?.incidentId, null);
-  if (bare) {
+  const bare = { ...leaseOf(emptyGroupState(), now), inhibitors: view };
+  {
     assert.deepEqual(promisedIncident(bare, [firing('w1', 'warning', 'checkout')], rules), { incidentId: null, suppressed: ['w1'] });
     assert.equal(promisedIncident(bare, [firing('w1', 'warning', 'checkout'), firing('w2', 'warning', 'cart')], rules), undefined, 'an alert that would open an incident: the group decides');
   }
 
   // An incident that is closing takes no new alerts: it is not named (another group's incident this group's alerts join is).
-  assert.equal(leaseOf({ ...emptyGroupState(), incidents: [inc('i-3', 'closing')] }, now), undefined, 'closing: the next alert opens a new incident');
+  assert.equal(leaseOf({ ...emptyGroupState(), incidents: [inc('i-3', 'closing')] }, now).incidentId, null, 'closing: the next alert opens a new incident');
   assert.equal(leaseOf({ ...emptyGroupState(), incidents: [{ ...inc('i-4', 'linked'), ownerGroup: 'other' }] }, now)?.incidentId, 'i-4', 'linked');
 
   for (let i = 0; i <= MAX_LEASE_EXCEPTIONS; i++) state.alerts[`x${i}`] = rec(`x${i}`, 'i-1');

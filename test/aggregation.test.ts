@@ -326,7 +326,7 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     assert.equal(g.state.counters.promisesBroken, undefined);
     await h.waitIncident(id, (s) => s.alerts.length === 5, 'the incident to hold all five');
 
-    // Targets of the inhibit rule: the lease carries the correlator's view (a critical alert fires on frontend).
+    // Targets of the inhibit rule: ingest lays the correlator's view over the lease (a critical alert fires on frontend).
     const warning = { labels: { alertname: 'Errors', service: 'frontend', pod: 'fe-w', severity: 'warning' }, startsAt };
     for (let i = 0; i < 2; i++) {
       const r = await h.post(amWebhook(key, [warning]));
@@ -340,12 +340,13 @@ void test('under the routing lease, new alerts and inhibition targets are answer
     assert.equal(after.state.alerts[fingerprintOf(elsewhere.labels)]?.incidentId, id);
     assert.equal(after.state.counters.promisesBroken, undefined, 'every promise kept');
 
-    // The race a lease cannot see: a critical alert begins firing on cart (another group) after the lease was given.
+    // The race a lease cannot see: a critical alert begins firing on cart (another group) after ingest read the view.
     await h.post(amWebhook(h.key('alertname="CartDown"'), [{ labels: { alertname: 'CartDown', service: 'cart', severity: 'critical' }, startsAt }]));
     const raced = { labels: { alertname: 'Errors', service: 'cart', pod: 'cart-w2', severity: 'warning' }, startsAt };
     assert.deepEqual((await h.post(amWebhook(key, [raced]))).body.incidents.map((x) => x.id), [id], 'the lease does not know of it yet');
     assert.deepEqual(h.batchesVia(), { leased: 7, asked: 3 });
-    const kept = await h.waitGroup(key, (x) => !!x.state.alerts[fingerprintOf(raced.labels)]?.incidentId, 'the raced alert routed');
+    // The group checks it against other groups' sources with its next correlator call (within a few seconds).
+    const kept = await h.waitGroup(key, (x) => !!x.state.alerts[fingerprintOf(raced.labels)]?.inhibitedAfterPromise, 'the raced alert routed and checked');
     const rec = kept.state.alerts[fingerprintOf(raced.labels)];
     assert.equal(rec?.incidentId, id, 'it went where the 202 said');
     assert.match(rec?.inhibitedAfterPromise ?? '', /critical mutes warning/, 'its record says what would have muted it');

@@ -3,12 +3,14 @@
  * meet. Each `correlate` update (sent by the groups' correlateAlerts activity) is
  * decided alone, in order, by the pure `correlate` function (a worker coalesces the
  * requests that arrive while its previous update is in flight into one update): cross-group inhibition and
- * "is there a linked open incident to join". Continues as new when Temporal suggests,
+ * "is there a linked open incident to join". Its `inhibition-view` query tells ingest what
+ * its sources inhibit now (routing leases settle targets with it). Continues as new when Temporal suggests,
  * carrying its (bounded) state.
  */
 import { allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import { boundCorrelatorState, correlate, emptyCorrelatorState, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
-import { correlateUpdate, correlatorStatusQuery } from './messages.js';
+import { boundCorrelatorState, correlate, currentInhibitionView, emptyCorrelatorState, type CorrelateRequest, type CorrelatorState } from '../src/aggregation/correlation.js';
+import type { InhibitRule } from '../src/aggregation/settings.js';
+import { correlateUpdate, correlatorStatusQuery, inhibitionViewQuery } from './messages.js';
 
 const MAX_UPDATES_PER_RUN = 2_000;
 /** The state carried across continue-as-new stays under this (Temporal warns at 512 KB, refuses 2 MB). */
@@ -18,6 +20,7 @@ export async function AlertCorrelatorWorkflow(input: { state?: CorrelatorState }
   let state = input.state ?? emptyCorrelatorState();
   let handled = 0;
   setHandler(correlatorStatusQuery, () => state);
+  setHandler(inhibitionViewQuery, (rules: InhibitRule[]) => currentInhibitionView(state, Array.isArray(rules) ? rules : [], Date.now()));
   setHandler(
     correlateUpdate,
     (reqs: CorrelateRequest[]) => {

@@ -51,9 +51,9 @@ import {
   type GroupState,
   type Route,
 } from '../src/aggregation/group-state.js';
-import { compileRules, findInhibitor, isSource, isTarget } from '../src/aggregation/matchers.js';
+import { compileRules, findInhibitor, isSource, isTarget, labelNamesOf } from '../src/aggregation/matchers.js';
 import { sourceChanges } from '../src/aggregation/source-registry.js';
-import { INHIBITION_VIEW_SECONDS, LEASE_CLOCK_MARGIN_MS, leaseOf } from '../src/aggregation/routing-lease.js';
+import { LEASE_CLOCK_MARGIN_MS, leaseOf } from '../src/aggregation/routing-lease.js';
 import { AggregationSettings as AggregationSettingsSchema, type AggregationSettings } from '../src/aggregation/settings.js';
 import { Alert as AlertSchema, AlertBatch as AlertBatchSchema, alertService, alertSeverity, DEFAULT_SEVERITY_MAP, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
@@ -92,6 +92,10 @@ const KEEP_DELIVERY_IDS = 256;
 const KEEP_SETTINGS_CHANGES = 10;
 /** After a sender last used or asked for the routing lease, the group keeps its lease data this long. */
 const LEASE_INTEREST_MS = 10 * 60 * 1000;
+/** A target a lease sent to the incident is checked against other groups' sources at the group's next correlator call, or this long after it came. */
+const AUDIT_DELAY_MS = 5_000;
+/** Pending audits beyond this go to the correlator with the batch that adds them. */
+const MAX_PENDING_AUDITS = 200;
 /** The longest a closing incident waits for its group beyond the routing lease (then it closes anyway). */
 const CLOSE_HOLD_SLACK_SECONDS = 120;
 
@@ -120,7 +124,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
 
   // ---- handlers first ----
   setHandler(groupStatusQuery, () => ({ groupKey: input.groupKey, groupId, settings, state }));
-  setHandler(routingLeaseQuery, () => leaseOf(state, Date.now()) ?? null);
+  setHandler(routingLeaseQuery, () => leaseOf(state, Date.now()));
   setHandler(
     deliverAlertsUpdate,
     (batch: AlertBatch, options?: DeliveryOptions) =>
@@ -190,6 +194,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       state.incidents.every((i) => i.state === 'closed') &&
       Object.keys(state.alerts).length === 0 &&
       state.closedToReport.length === 0 &&
+      !state.audits?.length &&
       Date.now() - lastActivityMs >= settings.idleCloseSeconds * 1000
     );
   }
@@ -206,6 +211,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       else if (inc.state === 'closing' && inc.ownerGroup !== groupId && inc.ackAtMs !== undefined) consider(inc.ackAtMs);
     }
     if (state.closedToReport.length > 0) consider(Date.now());
+    const oldestAudit = state.audits?.[0];
+    if (oldestAudit) consider(oldestAudit.atMs + AUDIT_DELAY_MS);
     return next;
   }
 
@@ -220,7 +227,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
         await tellClosing(inc.ownerGroup, inc.id, { heardBy: groupId });
       }
     }
-    if (state.closedToReport.length > 0) await askCorrelator({ group: groupId, rules: [], addSources: [], removeSources: [], targets: [] });
+    const auditsDue = (state.audits?.[0]?.atMs ?? Infinity) + AUDIT_DELAY_MS <= now;
+    if (state.closedToReport.length > 0 || auditsDue) await askCorrelator({ group: groupId, rules: settings.inhibitRules, addSources: [], removeSources: [], targets: [] });
     prune(state, now, settings);
   }
 
@@ -410,18 +418,21 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     // The correlator hears of a new source only when no firing source like it is registered (source-registry.ts).
     const sources = rules.length > 0 ? sourceChanges(rules, (state.registeredSources ??= {}), fresh.filter((a) => isSource(rules, a)), resolvedSources, localSources) : { add: [], remove: [] };
     const targets = rules.length > 0 ? remaining.filter((a) => isTarget(rules, a)) : [];
+    // A target the lease's 202 sent to the incident goes there whatever other groups' sources
+    // say: it is checked against them later, for the record, with the group's next correlator call.
+    const audited = targets.filter(kept);
+    if (audited.length > 0) queueAudits(audited, now);
+    const asked = targets.filter((a) => !kept(a));
     const wantsCandidate = !current && remaining.length > 0 && settings.topologyMergeWindowSeconds > 0;
     const nextId = `${input.incidentPrefix}-${state.seq + 1}`;
     let answer: CorrelateResponse | undefined;
-    // A lease settles targets only with a fresh inhibition view: renewed past half its life even when nothing else needs the correlator.
-    const wantsView = rules.length > 0 && leasing() && (!state.inhibitors || now - state.inhibitors.atMs > (INHIBITION_VIEW_SECONDS * 1000) / 2);
-    if (sources.add.length > 0 || sources.remove.length > 0 || targets.length > 0 || wantsCandidate || wantsView) {
+    if (sources.add.length > 0 || sources.remove.length > 0 || asked.length > 0 || wantsCandidate || (state.audits?.length ?? 0) >= MAX_PENDING_AUDITS) {
       answer = await askCorrelator({
         group: groupId,
         rules: settings.inhibitRules,
         addSources: sources.add.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
         removeSources: sources.remove,
-        targets: targets.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
+        targets: asked.map((a) => ({ fingerprint: a.fingerprint, labels: a.labels })),
         ...(wantsCandidate
           ? {
               candidate: {
@@ -748,12 +759,38 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     }
   }
 
+  /** Targets a lease sent to the incident, to be checked against other groups' sources (only the labels the rules read are kept). */
+  function queueAudits(alerts: Alert[], now: number): void {
+    const read = labelNamesOf(rules);
+    const audits = (state.audits ??= []);
+    for (const a of alerts) audits.push({ fingerprint: a.fingerprint, labels: Object.fromEntries(Object.entries(a.labels).filter(([k]) => read.has(k))), atMs: now });
+    // Without a correlator for a long time: the oldest go unchecked (they went where the 202 said either way).
+    if (audits.length > 2 * MAX_PENDING_AUDITS) {
+      log.warn('targets sent under a routing lease left unchecked against other groups (the correlator has not answered)', { groupId, alerts: audits.length - MAX_PENDING_AUDITS });
+      audits.splice(0, audits.length - MAX_PENDING_AUDITS);
+    }
+  }
+
+  /** Records the audited targets a source of another group, held when the group took them, would have muted. */
+  function recordAudits(audited: CorrelateResponse['audited']): void {
+    for (const [fp, hit] of Object.entries(audited ?? {})) {
+      const rec = state.alerts[fp];
+      if (!rec?.incidentId || rec.inhibitedAfterPromise) continue;
+      rec.inhibitedAfterPromise = `${hit.rule} (source ${hit.sourceFingerprint}${hit.sourceGroup ? ` in ${hit.sourceGroup}` : ''})`;
+      state.counters.keptOverInhibition = (state.counters.keptOverInhibition ?? 0) + 1;
+    }
+  }
+
   async function askCorrelator(req: CorrelateRequest): Promise<CorrelateResponse | undefined> {
     const closedIds = [...state.closedToReport];
+    const audits = state.audits ?? [];
     try {
-      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}), ...(rules.length > 0 && leasing() ? { wantInhibitors: true } : {}) });
+      const answer = await correlating.correlateAlerts({ ...req, ...(closedIds.length > 0 ? { closed: closedIds } : {}), ...(audits.length > 0 ? { audits } : {}) });
       state.closedToReport = state.closedToReport.filter((id) => !closedIds.includes(id));
-      if (answer.inhibitors) state.inhibitors = { atMs: Date.now(), view: answer.inhibitors };
+      if (audits.length > 0) {
+        state.audits = (state.audits ?? []).filter((a) => !audits.includes(a));
+        recordAudits(answer.audited);
+      }
       if (answer.topologyError) log.info('correlation without topology', { groupId, error: answer.topologyError });
       return answer;
     } catch (err) {

@@ -4,10 +4,10 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
-import type { CorrelateRequest, CorrelateResponse, CorrelatorState } from '../src/aggregation/correlation.js';
+import type { CorrelateRequest, CorrelateResponse, CorrelatorState, InhibitionView } from '../src/aggregation/correlation.js';
 import type { DeliveryResult, GroupState } from '../src/aggregation/group-state.js';
 import type { RoutingLease } from '../src/aggregation/routing-lease.js';
-import type { AggregationSettings } from '../src/aggregation/settings.js';
+import type { AggregationSettings, InhibitRule } from '../src/aggregation/settings.js';
 import type { Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
 
 /** Alerts for this incident's group (fire and forget: alerting systems cannot wait). */
@@ -92,6 +92,8 @@ export const forwardedAlertsSignal = defineSignal<[ForwardedAlerts]>('forwarded-
 /** The correlator's one decision point: inhibition across groups and linked-incident lookup. */
 export const correlateUpdate = defineUpdate<CorrelateResponse[], [CorrelateRequest[]]>('correlate');
 export const correlatorStatusQuery = defineQuery<CorrelatorState>('correlator-status');
+/** What the correlator's firing sources inhibit now under the given rules: ingest's view for routing leases. */
+export const inhibitionViewQuery = defineQuery<InhibitionView, [InhibitRule[]]>('inhibition-view');
 
 export interface IncidentClosed {
   incidentId: string;

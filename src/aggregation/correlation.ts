@@ -23,6 +23,8 @@ export interface SourceEntry {
   fingerprint: string;
   labels: Record<string, string>;
   expiresAtMs: number;
+  /** Workflow time the correlator first held it (absent in states carried from before it was kept: long ago). */
+  sinceMs?: number;
 }
 
 export interface IncidentEntry {
@@ -63,16 +65,25 @@ export interface CorrelateRequest {
   closed?: string[];
   /** How long a registered source inhibits without being re-registered. @default 4h */
   sourceTtlSeconds?: number;
-  /** Answer with the inhibition view too (`inhibitors`). */
-  wantInhibitors?: boolean;
+  /**
+   * Targets the group already routed (a routing lease's 202 sent them to its incident):
+   * which of them a source of another group inhibited when the group took them (`atMs`),
+   * for the record only. They ride along with the group's next call.
+   */
+  audits?: AuditTarget[];
+}
+
+export interface AuditTarget extends LabelledAlert {
+  /** Workflow time the group took the alert. */
+  atMs: number;
 }
 
 export interface CorrelateResponse {
   inhibited: Record<string, Inhibition>;
+  /** Of the audited targets, those a source held since before the group took them inhibits. */
+  audited?: Record<string, Inhibition>;
   /** For a candidate with something left to open: where its alerts go. */
   incident?: { incidentId: string; ownerGroup: string; mergeRule?: string };
-  /** The inhibition view, when asked (InhibitionView). */
-  inhibitors?: InhibitionView;
 }
 
 /**
@@ -85,6 +96,11 @@ export type InhibitionView = Record<string, string[] | null>;
 
 /** Keys per rule beyond which the view of that rule is not listed. */
 export const MAX_VIEW_KEYS = 256;
+
+/** The view of the correlator's unexpired sources under `rules` (its query: ingest reads it for routing leases). */
+export function currentInhibitionView(state: CorrelatorState, rules: readonly InhibitRule[], nowMs: number): InhibitionView {
+  return inhibitionView(compileRules(rules), state.sources.filter((s) => s.expiresAtMs > nowMs));
+}
 
 /** The inhibition view of a set of firing sources under `rules`. */
 export function inhibitionView(rules: readonly CompiledRule[], sources: readonly Pick<SourceEntry, 'labels'>[]): InhibitionView {
@@ -117,11 +133,14 @@ export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: 
   const wanted = labelNamesOf(rules);
   const keep = (labels: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(labels).filter(([k]) => wanted.has(k)));
   const added = new Map(req.addSources.map((a) => [`${req.group}\u0000${a.fingerprint}`, a]));
+  /** A source registered again keeps the time it was first held. */
+  const heldSince = new Map<string, number | undefined>();
   const sources: SourceEntry[] = state.sources.filter((s) => {
     const key = `${s.group}\u0000${s.fingerprint}`;
+    if (added.has(key) && s.expiresAtMs > nowMs && !removed.has(key)) heldSince.set(key, s.sinceMs ?? 0);
     return s.expiresAtMs > nowMs && !removed.has(key) && !added.has(key);
   });
-  for (const a of added.values()) sources.push({ group: req.group, fingerprint: a.fingerprint, labels: keep(a.labels), expiresAtMs: nowMs + ttl });
+  for (const [key, a] of added) sources.push({ group: req.group, fingerprint: a.fingerprint, labels: keep(a.labels), expiresAtMs: nowMs + ttl, sinceMs: heldSince.get(key) ?? nowMs });
   if (sources.length > MAX_SOURCES) sources.splice(0, sources.length - MAX_SOURCES);
 
   let incidents = state.incidents.filter((i) => !closed.has(i.incidentId) && i.touchedMs + retentionMs(i) > nowMs);
@@ -137,9 +156,12 @@ export function correlate(state: CorrelatorState, req: CorrelateRequest, nowMs: 
       );
       if (hit) response.inhibited[t.fingerprint] = hit.sourceGroup === req.group ? { rule: hit.rule, sourceFingerprint: hit.sourceFingerprint } : hit;
     }
+    for (const t of req.audits ?? []) {
+      // Only another group's sources (the group checked its own when it took the alert), held by then.
+      const hit = findInhibitor(rules, t, firing.filter((s, i) => s.group !== req.group && (sources[i]?.sinceMs ?? 0) <= t.atMs));
+      if (hit) (response.audited ??= {})[t.fingerprint] = hit;
+    }
   }
-
-  if (req.wantInhibitors && rules.length > 0) response.inhibitors = inhibitionView(rules, sources);
 
   const cand = req.candidate;
   if (cand && cand.fingerprints.some((fp) => !response.inhibited[fp])) {

@@ -6,7 +6,7 @@
 import type { Alert, Severity } from '../schemas/alert.js';
 import type { AggregationSettings } from './settings.js';
 import type { RoutingLease } from './routing-lease.js';
-import type { InhibitionView } from './correlation.js';
+import type { AuditTarget } from './correlation.js';
 import type { RegisteredSources } from './source-registry.js';
 
 /** What happened to one delivered alert. */
@@ -131,7 +131,7 @@ export interface GroupCounters {
   continuedAsNew: number;
   /** Alerts that did not go to the incident the sender was told (it closed before they reached it). */
   promisesBroken?: number;
-  /** Alerts sent to the incident a lease's 202 named although an inhibiting alert began firing before the group took them. */
+  /** Alerts sent to the incident a lease's 202 named although an inhibiting alert was firing when the group took them (checked with the group's own sources at once, other groups' at its next correlator call). */
   keptOverInhibition?: number;
   /** Firing alerts that reached an incident after its diagnosis, handed back at its close and routed again (a follow-up incident). */
   followUps?: number;
@@ -150,8 +150,8 @@ export interface GroupState {
   counters: GroupCounters;
   /** When the group adopted settings a sender offered (a changed configuration), and which keys changed. */
   settingsChanges?: { atMs: number; changed: string[] }[];
-  /** The correlator's last inhibition view (workflow time of the answer): what the routing lease says of targets. */
-  inhibitors?: { atMs: number; view: InhibitionView };
+  /** Targets a lease's 202 sent to the incident, not yet checked against other groups' sources (they ride along with the next correlator call). */
+  audits?: AuditTarget[];
   /** The group's sources the correlator holds, one per signature (source-registry.ts). */
   registeredSources?: RegisteredSources;
   /** Workflow time a sender last asked for or used the routing lease (lease data is kept only while it does). */

@@ -3,13 +3,14 @@
  * the group workflow, and stay right.
  *
  * Every answer of a group names the incident its new alerts join now (pending, open or
- * linked), the fingerprints it holds that would *not* go there (suppressed, resolved, or
- * routed to an incident that has closed), and, when the group heard from the correlator
- * within INHIBITION_VIEW_SECONDS, which targets of each inhibit rule are inhibited now.
- * Within the lease's lifetime, a batch of firing alerts none of which is one of those
- * exceptions goes exactly where the group's own routing would send it: an inhibited
- * target is suppressed, every other alert joins that incident (a redelivery stays where
- * it is, which is the same incident). So ingest hands such a batch over with
+ * linked) and the fingerprints it holds that would *not* go there (suppressed, resolved,
+ * or routed to an incident that has closed). Which targets of each inhibit rule are
+ * inhibited now is the correlator's to say, not a group's: ingest reads that view from
+ * the correlator itself (its `inhibition-view` query, at most INHIBITION_VIEW_SECONDS old)
+ * and lays it over every lease. Within the lease's lifetime, a batch of firing alerts
+ * none of which is one of those exceptions goes exactly where the group's own routing
+ * would send it: an inhibited target is suppressed, every other alert joins that incident
+ * (a redelivery stays where it is, which is the same incident). So ingest hands such a batch over with
  * signalWithStart (durable once it returns) and answers from the lease; anything else
  * asks the group (update-with-start).
  *
@@ -19,10 +20,14 @@
  * plus a clock margin after a sender last asked for or used one, or after it began closing
  * when other groups' alerts joined it), handing it meanwhile the alerts sent under those
  * leases. Ingest asks for a lease only for a group it sent a batch within the lease's
- * lifetime: a group that hears from a sender once per group_interval never has one. The race left is an inhibiting alert that starts or stops
- * firing between the answer and the group taking the batch (or clocks further apart than
- * the margin): the group decides on what holds when it takes the batch and records each
- * broken promise (`promised` on the alert record, `promisesBroken` in its counters).
+ * lifetime: a group that hears from a sender once per group_interval never has one. The
+ * race left is an inhibiting alert that starts or stops firing between the view and the
+ * group taking the batch (or clocks further apart than the margin). A target the 202
+ * sent to the incident goes there; the group checks it against the sources of its own at
+ * once and against other groups' with its next correlator call (`inhibitedAfterPromise`
+ * on the record when a source held by then would have muted it). Anything else the group
+ * decides on what holds when it takes the batch, recording each broken promise
+ * (`promised` on the alert record, `promisesBroken` in its counters).
  * Pure module: safe to import from workflow code.
  */
 import type { Alert } from '../schemas/alert.js';
@@ -30,8 +35,8 @@ import type { InhibitionView } from './correlation.js';
 import { currentIncident, type GroupState } from './group-state.js';
 import { equalKey, matchesAll, type CompiledRule } from './matchers.js';
 
-/** The correlator's inhibition view goes into a lease only while it is at most this old. */
-export const INHIBITION_VIEW_SECONDS = 30;
+/** Ingest settles inhibition targets only with a correlator view at most this old. */
+export const INHIBITION_VIEW_SECONDS = 10;
 
 /**
  * A closing incident is held this much past the last lease that may name it: the sender
@@ -53,23 +58,21 @@ export interface RoutingLease {
   incidentId: string | null;
   /** Fingerprints the group holds that would not go there; null when there are too many to list. */
   exceptions: string[] | null;
-  /** Which targets each inhibit rule inhibits now (correlation.ts InhibitionView); absent: ask about targets. */
+  /** Which targets each inhibit rule inhibits now (correlation.ts InhibitionView): the correlator's, laid over by ingest; absent: ask about targets. */
   inhibitors?: InhibitionView;
 }
 
-/** The group's lease as of `nowMs`; without a current incident it settles only alerts its inhibition view says are inhibited. */
-export function leaseOf(state: GroupState, nowMs: number): RoutingLease | undefined {
+/** The group's lease as of `nowMs`; without a current incident it settles only alerts an inhibition view says are inhibited. */
+export function leaseOf(state: GroupState, nowMs: number): RoutingLease {
   const current = currentIncident(state);
-  const view = state.inhibitors && nowMs - state.inhibitors.atMs <= INHIBITION_VIEW_SECONDS * 1000 ? { inhibitors: state.inhibitors.view } : undefined;
-  if (!current && !view) return undefined;
   const incidentId = current?.id ?? null;
   const exceptions: string[] = [];
   for (const rec of Object.values(state.alerts)) {
     if (current && rec.incidentId === current.id && !rec.suppressed && rec.status === 'firing') continue;
     exceptions.push(rec.fingerprint);
-    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { atMs: nowMs, incidentId, exceptions: null, ...view };
+    if (exceptions.length > MAX_LEASE_EXCEPTIONS) return { atMs: nowMs, incidentId, exceptions: null };
   }
-  return { atMs: nowMs, incidentId, exceptions, ...view };
+  return { atMs: nowMs, incidentId, exceptions };
 }
 
 /** What the lease says of a batch: the incident its alerts join (null: all are inhibited), and which of them are inhibited. */

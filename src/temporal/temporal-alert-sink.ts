@@ -9,7 +9,10 @@
  * Under a group's routing lease (src/aggregation/routing-lease.ts: its answer names the
  * incident new alerts join and the fingerprints that would go elsewhere), a batch whose
  * destination the lease settles is handed over with signalWithStart instead, which does
- * not wait for a worker, and answered with the leased incident.
+ * not wait for a worker, and answered with the leased incident. Inhibition targets are
+ * settled with the correlator's own view of what inhibits what (its `inhibition-view`
+ * query, read in the background while leases are in use), never older than
+ * INHIBITION_VIEW_SECONDS.
  */
 import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
@@ -21,9 +24,11 @@ import { SinkUnavailableError, type AlertSink, type DeliveredBatch } from '../in
 import { AggregationSettings, type AggregationSettingsInput } from '../aggregation/settings.js';
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
 import { compileRules } from '../aggregation/matchers.js';
-import { promisedIncident, type LeasePromise, type RoutingLease } from '../aggregation/routing-lease.js';
+import { INHIBITION_VIEW_SECONDS, promisedIncident, type LeasePromise, type RoutingLease } from '../aggregation/routing-lease.js';
+import type { InhibitionView } from '../aggregation/correlation.js';
+import { correlatorIdFor } from '../aggregation/aggregation-activities.js';
 import { ClientCalls } from './client-calls.js';
-import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, routingLeaseQuery } from '../../workflows/messages.js';
+import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, inhibitionViewQuery, routingLeaseQuery } from '../../workflows/messages.js';
 
 function groupHash(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
@@ -49,6 +54,9 @@ const MAX_KNOWN_GROUPS = 10_000;
 
 /** A background lease renewal gives up after this long (the lease then lapses and the next batch asks). */
 const RENEW_TIMEOUT_MS = 10_000;
+
+/** While leases are in use, the correlator's inhibition view is read again once it is this old (or this long after a failed read). */
+const VIEW_REFRESH_MS = 2_000;
 
 /** What this sink knows of a group it has asked. */
 interface KnownGroup {
@@ -102,8 +110,13 @@ export class TemporalAlertSink implements AlertSink {
    * configuration adopts the current one (bounded: forgotten groups are told again).
    */
   private readonly known = new Map<string, KnownGroup>();
-  /** The background lease renewals, cancelled on close() before the caller closes the connection. */
+  /** The background lease renewals and view reads, cancelled on close() before the caller closes the connection. */
   private readonly calls: ClientCalls;
+  /** The correlator's inhibition view (from when it was asked for): settles targets under a lease while fresh. */
+  private view?: { atMs: number; inhibitors: InhibitionView };
+  /** When the view was last asked for (one read at a time). */
+  private viewAskedMs?: number;
+  private viewReading = false;
 
   constructor(
     private readonly client: Client,
@@ -139,7 +152,7 @@ export class TemporalAlertSink implements AlertSink {
     const input = this.groupInput(batch.groupKey);
     const known = this.known.get(input.groupId);
     const now = Date.now();
-    const promised = known?.lease && now - known.leaseAtMs < this.leaseMs ? promisedIncident(known.lease, batch.alerts, this.rules) : undefined;
+    const promised = known?.lease && now - known.leaseAtMs < this.leaseMs ? promisedIncident(this.withView(known.lease, now), batch.alerts, this.rules) : undefined;
     // A lease is worth asking for when this group's batches come faster than it lasts.
     const wantLease = this.leaseMs > 0 && known?.lastBatchMs !== undefined && now - known.lastBatchMs < this.leaseMs;
     if (known) known.lastBatchMs = now;
@@ -182,6 +195,35 @@ export class TemporalAlertSink implements AlertSink {
   /** A lease runs from when the group gave it or when this process asked, whichever is later (both precede the answer). */
   private leaseFrom(lease: RoutingLease | null | undefined, askedAtMs: number): KnownGroup {
     return { ...(lease ? { lease } : {}), leaseAtMs: Math.max(askedAtMs, lease?.atMs ?? 0) };
+  }
+
+  /** The lease with the correlator's inhibition view laid over it while the view is fresh (read again in the background as it ages). */
+  private withView(lease: RoutingLease, now: number): RoutingLease {
+    if (this.rules.length === 0) return lease;
+    if (!this.viewReading && (this.viewAskedMs === undefined || now - this.viewAskedMs >= VIEW_REFRESH_MS)) this.readView(now);
+    return this.view && now - this.view.atMs <= INHIBITION_VIEW_SECONDS * 1000 ? { ...lease, inhibitors: this.view.inhibitors } : lease;
+  }
+
+  /** Reads the correlator's inhibition view for this sink's rules (a query: no history, off the request path). */
+  private readView(askedAtMs: number): void {
+    this.viewReading = true;
+    this.viewAskedMs = askedAtMs;
+    this.calls
+      .run(
+        () => this.client.workflow.getHandle(correlatorIdFor(this.opts.taskQueue)).query(inhibitionViewQuery, this.settings.inhibitRules),
+        RENEW_TIMEOUT_MS,
+        `the correlator did not answer the inhibition-view query within ${RENEW_TIMEOUT_MS} ms`,
+      )
+      .then(
+        (inhibitors) => {
+          this.view = { atMs: askedAtMs, inhibitors };
+        },
+        // No correlator yet (no group has asked it anything), or it is busy: targets ask their group meanwhile.
+        () => undefined,
+      )
+      .finally(() => {
+        this.viewReading = false;
+      });
   }
 
   /**
