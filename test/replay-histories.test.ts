@@ -4,6 +4,9 @@
  * their child workflows) replay against the current workflow code, so a change that would
  * break running incidents fails here; a changed workflow is reported with the event where
  * it diverges; and `vigil replay` reads the decision timeline from the histories alone.
+ * `alert-group-before-audit.json` is an alert group under a routing lease recorded before
+ * AUDIT_LEASED_TARGETS_PATCH (scripts/record-group-history.ts at 9fd7365): groups running
+ * since then must still replay.
  *
  * Re-record with `node --import tsx scripts/record-histories.ts` when workflow code
  * changes on purpose (guarded by patched() for incidents already running).

@@ -28,6 +28,7 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -92,6 +93,13 @@ const KEEP_DELIVERY_IDS = 256;
 const KEEP_SETTINGS_CHANGES = 10;
 /** After a sender last used or asked for the routing lease, the group keeps its lease data this long. */
 const LEASE_INTEREST_MS = 10 * 60 * 1000;
+/**
+ * Groups running since before ingest read the inhibition view from the correlator asked
+ * the correlator about every target, and for the view while leasing; they replay that way.
+ */
+const AUDIT_LEASED_TARGETS_PATCH = 'audit-leased-targets';
+/** Those groups renewed their view (state.inhibitors) past half its old lifetime. */
+const LEGACY_VIEW_REFRESH_MS = 15_000;
 /** A target a lease sent to the incident is checked against other groups' sources at the group's next correlator call, or this long after it came. */
 const AUDIT_DELAY_MS = 5_000;
 /** Pending audits beyond this go to the correlator with the batch that adds them. */
@@ -420,13 +428,15 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     const targets = rules.length > 0 ? remaining.filter((a) => isTarget(rules, a)) : [];
     // A target the lease's 202 sent to the incident goes there whatever other groups' sources
     // say: it is checked against them later, for the record, with the group's next correlator call.
-    const audited = targets.filter(kept);
+    const audit = patched(AUDIT_LEASED_TARGETS_PATCH);
+    const audited = audit ? targets.filter(kept) : [];
     if (audited.length > 0) queueAudits(audited, now);
-    const asked = targets.filter((a) => !kept(a));
+    const asked = audit ? targets.filter((a) => !kept(a)) : targets;
+    const legacyView = !audit && rules.length > 0 && leasing() && (!state.inhibitors || now - state.inhibitors.atMs > LEGACY_VIEW_REFRESH_MS);
     const wantsCandidate = !current && remaining.length > 0 && settings.topologyMergeWindowSeconds > 0;
     const nextId = `${input.incidentPrefix}-${state.seq + 1}`;
     let answer: CorrelateResponse | undefined;
-    if (sources.add.length > 0 || sources.remove.length > 0 || asked.length > 0 || wantsCandidate || (state.audits?.length ?? 0) >= MAX_PENDING_AUDITS) {
+    if (sources.add.length > 0 || sources.remove.length > 0 || asked.length > 0 || wantsCandidate || legacyView || (state.audits?.length ?? 0) >= MAX_PENDING_AUDITS) {
       answer = await askCorrelator({
         group: groupId,
         rules: settings.inhibitRules,
@@ -791,6 +801,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
         state.audits = (state.audits ?? []).filter((a) => !audits.includes(a));
         recordAudits(answer.audited);
       }
+      // Only in a replay of a group that ran before AUDIT_LEASED_TARGETS_PATCH (its recorded answers carry a view).
+      if (answer.inhibitors) state.inhibitors = { atMs: Date.now(), view: answer.inhibitors };
       if (answer.topologyError) log.info('correlation without topology', { groupId, error: answer.topologyError });
       return answer;
     } catch (err) {

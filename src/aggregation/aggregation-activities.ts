@@ -24,6 +24,16 @@ export function correlatorIdFor(taskQueue: string): string {
   return `vigil-alert-correlator-${taskQueue}`;
 }
 
+/**
+ * The task queue the correlator of `taskQueue` runs on: its own, polled by a worker of its
+ * own beside each vigil worker (src/worker/create-worker.ts), so its workflow tasks never
+ * wait behind the alert groups' backlog. (A correlator started before it had one keeps
+ * the queue it started on; every vigil worker polls that one too.)
+ */
+export function correlatorTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-correlator`;
+}
+
 export interface AggregationActivityDeps {
   client: Client;
   /** Runs the correlator calls: cancelled after SEND_TIMEOUT_MS, and when the worker closes. */
@@ -39,7 +49,7 @@ export function createAggregationActivities(deps: AggregationActivityDeps) {
       c = new Coalescer(async (reqs) => {
         const startWorkflowOperation = new WithStartWorkflowOperation(ALERT_CORRELATOR_WORKFLOW, {
           workflowId: correlatorIdFor(taskQueue),
-          taskQueue,
+          taskQueue: correlatorTaskQueueFor(taskQueue),
           args: [{}],
           workflowIdConflictPolicy: 'USE_EXISTING',
         });

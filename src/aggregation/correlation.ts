@@ -84,6 +84,8 @@ export interface CorrelateResponse {
   audited?: Record<string, Inhibition>;
   /** For a candidate with something left to open: where its alerts go. */
   incident?: { incidentId: string; ownerGroup: string; mergeRule?: string };
+  /** Answers recorded before ingest read the inhibition view itself carried one (replay only). */
+  inhibitors?: InhibitionView;
 }
 
 /**

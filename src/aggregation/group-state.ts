@@ -6,7 +6,7 @@
 import type { Alert, Severity } from '../schemas/alert.js';
 import type { AggregationSettings } from './settings.js';
 import type { RoutingLease } from './routing-lease.js';
-import type { AuditTarget } from './correlation.js';
+import type { AuditTarget, InhibitionView } from './correlation.js';
 import type { RegisteredSources } from './source-registry.js';
 
 /** What happened to one delivered alert. */
@@ -152,6 +152,8 @@ export interface GroupState {
   settingsChanges?: { atMs: number; changed: string[] }[];
   /** Targets a lease's 202 sent to the incident, not yet checked against other groups' sources (they ride along with the next correlator call). */
   audits?: AuditTarget[];
+  /** Groups that ran before ingest read the inhibition view itself kept the correlator's (kept for their replay; see AUDIT_LEASED_TARGETS_PATCH). */
+  inhibitors?: { atMs: number; view: InhibitionView };
   /** The group's sources the correlator holds, one per signature (source-registry.ts). */
   registeredSources?: RegisteredSources;
   /** Workflow time a sender last asked for or used the routing lease (lease data is kept only while it does). */

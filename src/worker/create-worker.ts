@@ -1,16 +1,19 @@
 /**
  * Builds a vigil worker: the incident workflows plus their activities wired to the MCP
- * tool gate, the evidence store, the policy and the runbooks of the configuration.
+ * tool gate, the evidence store, the policy and the runbooks of the configuration. Beside
+ * it, on the correlator's own task queue (correlatorTaskQueueFor), a small worker for the
+ * AlertCorrelatorWorkflow alone: every alert group waits on the correlator, so its
+ * workflow tasks must not queue behind a storm's backlog of group tasks.
  */
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { KILL_SWITCH_WORKFLOW_ID, killSwitchQuery } from '../../workflows/messages.js';
 import { createActivities } from '../../activities/index.js';
 import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
 import { createAuditActivities } from '../audit/audit-activities.js';
-import { createAggregationActivities } from '../aggregation/aggregation-activities.js';
+import { correlatorTaskQueueFor, createAggregationActivities } from '../aggregation/aggregation-activities.js';
 import { ClientCalls } from '../temporal/client-calls.js';
 import { openAuditStore } from '../audit/open-audit-store.js';
 import { openKnowledge } from '../knowledge/open-knowledge.js';
@@ -23,8 +26,13 @@ import { startWorkerObservability, type WorkerObservabilityOptions } from '../ob
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
+/** The correlator worker's limits: it runs one workflow, one update at a time. */
+const CORRELATOR_WORKER_OPTIONS = { maxConcurrentWorkflowTaskExecutions: 2, maxCachedWorkflows: 8 } as const;
+
 export interface VigilWorker {
   worker: Worker;
+  /** Polls the correlator's task queue (AlertCorrelatorWorkflow only). */
+  correlatorWorker: Worker;
   connection: NativeConnection;
   /** Where this worker serves GET /metrics (observability.metricsPort); undefined when off. */
   metricsUrl: string | undefined;
@@ -96,29 +104,58 @@ export async function createVigilWorker(
     ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
   });
   let worker: Worker;
+  let correlatorWorker: Worker;
   try {
+    // One bundle for both workers (the tracing interceptors, when on, bundled in).
+    const workflowModules = obs.workerOptions.interceptors?.workflowModules;
+    const workflowBundle = opts.workflowBundlePath
+      ? { codePath: opts.workflowBundlePath }
+      : { code: (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...(workflowModules ? { workflowInterceptorModules: workflowModules } : {}), logger: silentBundleLogger })).code };
     worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activities: obs.instrument({ ...activities, ...createAuditActivities(audit), ...createAggregationActivities({ client, calls, gate }) }),
       ...obs.workerOptions,
-      ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+      workflowBundle,
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...opts.extra,
+    });
+    correlatorWorker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: correlatorTaskQueueFor(config.temporal.taskQueue),
+      ...obs.workerOptions,
+      workflowBundle,
+      ...CORRELATOR_WORKER_OPTIONS,
+      ...(opts.identity ? { identity: `${opts.identity}-correlator` } : {}),
     });
   } catch (err) {
     await obs.close(); // frees the metrics port
     await knowledge.store.close();
     throw err;
   }
+  const shutdown = (w: Worker): void => {
+    if (w.getState() === 'RUNNING') w.shutdown();
+  };
   return {
     worker,
+    correlatorWorker,
     connection,
     metricsUrl: obs.metricsUrl,
     async run() {
       try {
-        await worker.run();
+        // Either worker ending (shutdown, or a fatal error) ends the other.
+        const outcomes = await Promise.allSettled(
+          [worker, correlatorWorker].map((w) =>
+            w.run().finally(() => {
+              shutdown(worker);
+              shutdown(correlatorWorker);
+            }),
+          ),
+        );
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         await pool.close();
         await calls.close();
@@ -128,6 +165,12 @@ export async function createVigilWorker(
         await knowledge.store.close();
       }
     },
-    shutdown: () => worker.shutdown(),
+    shutdown: () => {
+      shutdown(worker);
+      shutdown(correlatorWorker);
+    },
   };
 }
+
+/** Bundling logs go nowhere (a failed bundle throws with its errors). */
+const silentBundleLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
