@@ -102,6 +102,8 @@ const AUDIT_LEASED_TARGETS_PATCH = 'audit-leased-targets';
 const LEGACY_VIEW_REFRESH_MS = 15_000;
 /** A target a lease sent to the incident is checked against other groups' sources at the group's next correlator call, or this long after it came. */
 const AUDIT_DELAY_MS = 5_000;
+/** After a correlator call with audits failed, the next audit-only call waits this long. */
+const AUDIT_RETRY_MS = 30_000;
 /** Pending audits beyond this go to the correlator with the batch that adds them. */
 const MAX_PENDING_AUDITS = 200;
 /** The longest a closing incident waits for its group beyond the routing lease (then it closes anyway). */
@@ -121,6 +123,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   let handledThisRun = 0;
   let wake = false;
   let lastActivityMs = Date.now();
+  /** Workflow time before which no audit-only correlator call is made (one failed). */
+  let auditsRetryAtMs = 0;
 
   /** Every change to the state runs here, one at a time (handlers may wait on activities). */
   let chain: Promise<unknown> = Promise.resolve();
@@ -220,7 +224,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     }
     if (state.closedToReport.length > 0) consider(Date.now());
     const oldestAudit = state.audits?.[0];
-    if (oldestAudit) consider(oldestAudit.atMs + AUDIT_DELAY_MS);
+    if (oldestAudit) consider(Math.max(oldestAudit.atMs + AUDIT_DELAY_MS, auditsRetryAtMs));
     return next;
   }
 
@@ -235,7 +239,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
         await tellClosing(inc.ownerGroup, inc.id, { heardBy: groupId });
       }
     }
-    const auditsDue = (state.audits?.[0]?.atMs ?? Infinity) + AUDIT_DELAY_MS <= now;
+    const auditsDue = (state.audits?.[0]?.atMs ?? Infinity) + AUDIT_DELAY_MS <= now && auditsRetryAtMs <= now;
     if (state.closedToReport.length > 0 || auditsDue) await askCorrelator({ group: groupId, rules: settings.inhibitRules, addSources: [], removeSources: [], targets: [] });
     prune(state, now, settings);
   }
@@ -807,6 +811,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       return answer;
     } catch (err) {
       // Without the correlator the group still works alone: local inhibition, no cross-group merge.
+      if (audits.length > 0) auditsRetryAtMs = Date.now() + AUDIT_RETRY_MS;
       log.warn('correlator unavailable; deciding within the group only', { groupId, error: failureMessage(err) });
       return undefined;
     }
