@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alreadyThere, analyzeMetrics, referenceEnd, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { alreadyThere, analyzeMetrics, referenceEnd, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, usualForReference, volumeScale } from '../src/analysis/metrics.js';
 import { departureScale, resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, binomialTail, deepestFailingSpans, missingCalls, indexTraces } from '../src/analysis/traces.js';
@@ -437,4 +437,26 @@ void test('a call tree cut short right after a call into another service points 
   const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
   assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after') && f.readOff === 'checkout'), 'read off checkout\'s call tree');
   assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
+});
+
+void test('a spike the fault-free baseline shows as often is no anomaly; a level it never reaches is', () => {
+  // A p50 that sits at 4-5 ms and jumps to 40-70 ms in about one minute of four, fault or not.
+  const spiky = (i: number): number => (i % 4 === 1 ? 0.04 + 0.01 * (i % 3) : 0.0045 + 0.0005 * noise(i));
+  const base: MetricSeries = { ...series('currency', 'request_latency_p50_seconds', spiky, 30), points: series('currency', 'request_latency_p50_seconds', spiky, 30).points.map(([t, v]) => [t - 100_000, v]) };
+  const start = T0 + 600;
+  const usual = series('currency', 'request_latency_p50_seconds', (i) => (i >= 60 ? spiky(i + 1) : spiky(i)), 70);
+  // Scored by median and MAD alone, the usual spikes look like a large anomaly.
+  const window = usual.points.filter(([t]) => t >= start);
+  const r = scoreWindow(base.points.map(([, v]) => v), window, usual.metric);
+  assert.ok(r && r.score >= BAND_Z, JSON.stringify(r));
+  assert.equal(usualForReference(base.points.map(([, v]) => v), window, r), true);
+  const ev = analyzeMetricsWithBaseline({ series: [usual], baselineSeries: [base], incidentStart: start });
+  assert.equal(ev.findings.length, 0, JSON.stringify(ev.findings.map((f) => f.summary)));
+  // The same series stuck at 60 ms for the whole window is an anomaly.
+  const stuck = series('currency', 'request_latency_p50_seconds', (i) => (i >= 60 ? 0.06 : spiky(i)), 70);
+  const hit = analyzeMetricsWithBaseline({ series: [stuck], baselineSeries: [base], incidentStart: start });
+  assert.equal(hit.findings[0]?.service, 'currency');
+  // And a level the baseline never reached counts even for two samples.
+  const once = series('currency', 'request_latency_p50_seconds', (i) => (i === 62 || i === 63 ? 0.3 : i >= 60 ? 0.0045 : spiky(i)), 70);
+  assert.equal(analyzeMetricsWithBaseline({ series: [once], baselineSeries: [base], incidentStart: start }).findings[0]?.service, 'currency');
 });

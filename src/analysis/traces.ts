@@ -10,7 +10,7 @@
  */
 import type { Span } from '../schemas/telemetry.js';
 import type { Finding, SourceEvidence } from '../schemas/evidence.js';
-import { byScoreThenKey, clockTime, formatNumber, median, quantile } from './robust-stats.js';
+import { binomialTail, byScoreThenKey, clockTime, formatNumber, median, quantile, SHIFT_ALPHA } from './robust-stats.js';
 
 export interface CallEdge {
   source: string;
@@ -182,21 +182,7 @@ export function errorShiftScore(errorsDuring: number, nDuring: number, pRef: num
   return Math.max(0, (pd - p0) / Math.sqrt((p0 * (1 - p0)) / nDuring));
 }
 
-/** P(X ≥ k) for X ~ Binomial(n, p). */
-export function binomialTail(k: number, n: number, p: number): number {
-  if (k <= 0) return 1;
-  if (k > n) return 0;
-  let term = (1 - p) ** n; // P(X = 0)
-  let below = 0;
-  for (let i = 0; i < k; i++) {
-    below += term;
-    term *= ((n - i) / (i + 1)) * (p / (1 - p));
-  }
-  return Math.max(0, 1 - below);
-}
-
-/** Significance level of the tests that tell a shift from sampling noise. @default 0.01 */
-export const SHIFT_ALPHA = 0.01;
+export { binomialTail, SHIFT_ALPHA };
 
 /**
  * Whether more incident-window values exceed the baseline's p90 than chance allows:
