@@ -439,6 +439,37 @@ void test('a call tree cut short right after a call into another service points 
   assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
 });
 
+/**
+ * A generic front-end handler ('Recv') serving home pages (list products, then currencies) and,
+ * now and then, orders (place the order, then recommendations and currencies). `cut` orders stop
+ * right after the order call came back; `orderComplete` says whether checkout's own PlaceOrder made
+ * its usual calls (charge, ship).
+ */
+function shop(trace: string, t: number, kind: 'home' | 'order', cut = false, orderComplete = true): Span[] {
+  const op = (id: string, parent: string | null, service: string, operation: string, at = t): Span => ({ ...span(trace, `${trace}${id}`, parent ? `${trace}${parent}` : null, service, at, 5, null), operation });
+  if (kind === 'home') return [op('a', null, 'frontend', 'Recv'), op('b', 'a', 'frontend', 'catalog.ListProducts'), op('c', 'b', 'catalog', 'ListProducts'), op('d', 'a', 'frontend', 'currency.GetSupported', t + 0.01), op('e', 'd', 'currency', 'GetSupported', t + 0.01)];
+  return [
+    op('a', null, 'frontend', 'Recv'),
+    op('b', 'a', 'frontend', 'checkout.PlaceOrder'),
+    op('c', 'b', 'checkout', 'PlaceOrder'),
+    ...(orderComplete ? [op('f', 'c', 'payment', 'Charge'), op('g', 'c', 'shipping', 'ShipOrder')] : []),
+    ...(cut ? [] : [op('d', 'a', 'frontend', 'recommendation.List', t + 0.02), op('e', 'd', 'recommendation', 'List', t + 0.02), op('h', 'a', 'frontend', 'currency.GetSupported', t + 0.03), op('i', 'h', 'currency', 'GetSupported', t + 0.03)]),
+  ];
+}
+
+void test('a generic handler that stops right after one kind of call is flagged among the requests that made that call', () => {
+  // 60 home pages and 6 orders in the baseline; during the incident 80 home pages run as usual and all 5 orders stop right after PlaceOrder.
+  const baselineSpans = [...Array.from({ length: 60 }, (_, i) => shop(`bh${i}`, T0 - 3600 + i, 'home')), ...Array.from({ length: 6 }, (_, i) => shop(`bo${i}`, T0 - 3000 + i, 'order'))].flat();
+  const spans = [...Array.from({ length: 80 }, (_, i) => shop(`h${i}`, T0 + i, 'home')), ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true))].flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  const recv = found.find((m) => m.service === 'frontend' && m.operation === 'Recv');
+  assert.ok(recv, JSON.stringify(found));
+  assert.equal(recv.given, 'frontend checkout.PlaceOrder');
+  assert.deepEqual([recv.missing, recv.n], [5, 5]);
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  assert.match(ev.findings.find((f) => f.service === 'frontend' && f.id.endsWith(':missing-calls'))?.summary ?? '', /5 of 5 that call frontend checkout.PlaceOrder/);
+});
+
 void test('a spike the fault-free baseline shows as often is no anomaly; a level it never reaches is', () => {
   // A p50 that sits at 4-5 ms and jumps to 40-70 ms in about one minute of four, fault or not.
   const spiky = (i: number): number => (i % 4 === 1 ? 0.04 + 0.01 * (i % 3) : 0.0045 + 0.0005 * noise(i));
