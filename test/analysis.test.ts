@@ -470,6 +470,46 @@ void test('a generic handler that stops right after one kind of call is flagged 
   assert.match(ev.findings.find((f) => f.service === 'frontend' && f.id.endsWith(':missing-calls'))?.summary ?? '', /5 of 5 that call frontend checkout.PlaceOrder/);
 });
 
+void test('a caller that gives up right after a callee answered in full is where the code went wrong, unless others give up after that callee too', () => {
+  const baselineSpans = [...Array.from({ length: 60 }, (_, i) => shop(`bh${i}`, T0 - 3600 + i, 'home')), ...Array.from({ length: 6 }, (_, i) => shop(`bo${i}`, T0 - 3000 + i, 'order'))].flat();
+  const home = Array.from({ length: 80 }, (_, i) => shop(`h${i}`, T0 + i, 'home')).flat();
+  // checkout charged and shipped every order (its usual calls), then frontend dropped the rest of the page.
+  const complete = [...home, ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true, true)).flat()];
+  const [recv] = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(complete), () => true).filter((m) => m.service === 'frontend');
+  assert.equal(recv?.lastCallee, null);
+  assert.equal(recv?.answeredInFull, 'checkout');
+  const ev = analyzeTraces({ spans: complete, baselineSpans, incidentStart: T0 });
+  assert.ok(!ev.findings.some((f) => f.id.endsWith(':cut-after')), JSON.stringify(ev.findings.map((f) => f.id)));
+  assert.match(ev.findings.find((f) => f.service === 'frontend' && f.id.endsWith(':missing-calls'))?.summary ?? '', /came back complete \(checkout made all its usual calls\)/);
+  // checkout itself stopped before charging: its answer was cut short, and frontend's giving up is read off as checkout's doing.
+  const short = [...home, ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true, false)).flat()];
+  const cut = analyzeTraces({ spans: short, baselineSpans, incidentStart: T0 });
+  assert.ok(cut.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':cut-after') && f.readOff === 'frontend'));
+  // Two callers both give up right after catalog answered (its query made, as always): what they share is catalog.
+  const twoCallers = (trace: string, t: number, stop: boolean): Span[] => {
+    const op = (id: string, parent: string | null, service: string, operation: string, at = t): Span => ({ ...span(trace, `${trace}${id}`, parent ? `${trace}${parent}` : null, service, at, 5, null), operation });
+    return [
+      op('a', null, 'frontend', 'Product'),
+      op('b', 'a', 'frontend', 'catalog.Get'),
+      op('c', 'b', 'catalog', 'Get'),
+      op('d', 'c', 'catalog', 'sql.query'),
+      ...(stop ? [] : [op('e', 'a', 'frontend', 'currency.Convert', t + 0.01), op('f', 'e', 'currency', 'Convert', t + 0.01)]),
+      op('g', null, 'recommendation', 'List', t + 1),
+      op('h', 'g', 'recommendation', 'catalog.Get', t + 1),
+      op('i', 'h', 'catalog', 'Get', t + 1),
+      op('j', 'i', 'catalog', 'sql.query', t + 1),
+      ...(stop ? [] : [op('k', 'g', 'recommendation', 'shuffle', t + 1.01)]),
+    ];
+  };
+  const shared = analyzeTraces({
+    spans: Array.from({ length: 6 }, (_, i) => twoCallers(`s${i}`, T0 + 10 * i, true)).flat(),
+    baselineSpans: Array.from({ length: 20 }, (_, i) => twoCallers(`b${i}`, T0 - 3600 + 10 * i, false)).flat(),
+    incidentStart: T0,
+  });
+  const blamed = shared.findings.filter((f) => f.id.endsWith(':cut-after')).map((f) => `${f.service}<-${f.readOff}`).sort();
+  assert.deepEqual(blamed, ['catalog<-frontend', 'catalog<-recommendation']);
+});
+
 void test('a spike the fault-free baseline shows as often is no anomaly; a level it never reaches is', () => {
   // A p50 that sits at 4-5 ms and jumps to 40-70 ms in about one minute of four, fault or not.
   const spiky = (i: number): number => (i % 4 === 1 ? 0.04 + 0.01 * (i % 3) : 0.0045 + 0.0005 * noise(i));

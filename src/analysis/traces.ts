@@ -287,6 +287,7 @@ export interface MissingCalls {
   calls: string[];
   first: number;
   lastCallee: string | null;
+  answeredInFull: string | null;
 }
 
 /**
@@ -301,7 +302,10 @@ export interface MissingCalls {
  * them, where P(Binomial(n, max(share, 0.05)) ≥ k) < SHIFT_ALPHA.
  *
  * `lastCallee` is the service whose call came back last before the tree was cut
- * short, where most cut instances agree on it.
+ * short, where most cut instances agree on it. Not when that call came back complete
+ * (the callee's own span made every call it is expected to make, in most of them:
+ * `answeredInFull`) and no other operation gave up right after the same callee: the
+ * callee's work then ran as usual and the caller gave up on its own.
  */
 export function missingCalls(
   baseIndex: Map<string, Map<string, Indexed>>,
@@ -316,6 +320,7 @@ export function missingCalls(
     missing: number;
     first: number;
     last: Map<string, number>;
+    full: Map<string, number>;
   }
   const during = new Map<string, { service: string; operation: string; tallies: Tally[] }>();
   const latest = (spans: readonly Span[]): Span | undefined =>
@@ -327,17 +332,21 @@ export function missingCalls(
       const d = during.get(key(node.span)) ?? {
         service: node.span.service,
         operation: node.span.operation,
-        tallies: xs.map(() => ({ n: 0, missing: 0, first: Infinity, last: new Map<string, number>() })),
+        tallies: xs.map(() => ({ n: 0, missing: 0, first: Infinity, last: new Map<string, number>(), full: new Map<string, number>() })),
       };
       during.set(key(node.span), d);
       const set = callSet(node);
-      // The call that came back last before the tree was cut short (through the caller's own client spans).
+      // The call that came back last before the tree was cut short (through the caller's own client spans),
+      // and whether the callee's own span made every call it is expected to make.
       let last = latest(node.children);
       for (let hops = 0; last && last.service === node.span.service && hops < 8; hops++) {
         const deeper = latest(index.get(tid)?.get(last.span_id)?.children ?? []);
         if (!deeper) break;
         last = deeper;
       }
+      const lastNode = last ? index.get(tid)?.get(last.span_id) : undefined;
+      const theirs = last ? expected.get(key(last)) : undefined;
+      const inFull = !!(last && lastNode && theirs && last.service !== node.span.service && !theirs.some((e) => lacks(e, callSet(lastNode))));
       xs.forEach((e, i) => {
         const t = d.tallies[i];
         if (!t || !applies(e, set)) return;
@@ -346,6 +355,7 @@ export function missingCalls(
         t.missing++;
         t.first = Math.min(t.first, node.span.start);
         if (last) t.last.set(last.service, (t.last.get(last.service) ?? 0) + 1);
+        if (last && inFull) t.full.set(last.service, (t.full.get(last.service) ?? 0) + 1);
       });
     }
   const found: { d: { service: string; operation: string }; e: Expectation; t: Tally; agreed: { callee: string; count: number } | null }[] = [];
@@ -363,7 +373,11 @@ export function missingCalls(
     const agreed = top && top[0] !== d.service && top[1] > best.t.missing / 2 ? { callee: top[0], count: top[1] } : null;
     found.push({ d, e: best.e, t: best.t, agreed });
   }
+  // How many operations gave up right after the same callee answered (in any of their cut instances).
+  const cutAfter = new Map<string, number>();
+  for (const f of found) for (const callee of f.t.last.keys()) if (callee !== f.d.service) cutAfter.set(callee, (cutAfter.get(callee) ?? 0) + 1);
   return found.map(({ d, e, t, agreed }) => {
+    const inFull = agreed !== null && 2 * (t.full.get(agreed.callee) ?? 0) > agreed.count && (cutAfter.get(agreed.callee) ?? 0) < 2;
     return {
       service: d.service,
       operation: d.operation,
@@ -373,7 +387,8 @@ export function missingCalls(
       first: t.first,
       baseShare: e.baseShare,
       calls: e.required,
-      lastCallee: agreed ? agreed.callee : null,
+      lastCallee: agreed && !inFull ? agreed.callee : null,
+      answeredInFull: agreed && inFull ? agreed.callee : null,
     };
   });
 }
@@ -459,7 +474,9 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
         indicator: `span:${m.operation}`,
         score: Math.min(errorShiftScore(m.missing, m.n, m.baseShare), 1000),
         onset: Number.isFinite(m.first) ? m.first : null,
-        summary: `${m.service} span '${m.operation}' made fewer of its usual calls: ${m.missing} of ${m.n}${m.given ? ` that call ${m.given}` : ''} during the incident lack one of ${m.calls.slice(0, 3).join(', ')}${m.calls.length > 3 ? ', ...' : ''} (${formatNumber(100 * m.baseShare)}% of them in ${baseLabel})`,
+        summary: `${m.service} span '${m.operation}' made fewer of its usual calls: ${m.missing} of ${m.n}${m.given ? ` that call ${m.given}` : ''} during the incident lack one of ${m.calls.slice(0, 3).join(', ')}${m.calls.length > 3 ? ', ...' : ''} (${formatNumber(100 * m.baseShare)}% of them in ${baseLabel})${
+          m.answeredInFull ? `; it stopped right after its call into ${m.answeredInFull} came back complete (${m.answeredInFull} made all its usual calls)` : ''
+        }`,
         direction: 'down',
       });
       if (m.lastCallee)
