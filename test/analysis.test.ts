@@ -262,6 +262,27 @@ void test('a server span whose only child runs in a database is its own slowness
   assert.equal(net?.service, 'payments-db');
 });
 
+void test('calls into a service slow from one of its two callers are not blamed on it', () => {
+  // cart is called by checkout and by frontend (client span nested in each caller's server span).
+  // During the incident only checkout's calls spend longer between client and server (checkout's network).
+  const spans: Span[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = T0 + i * 10;
+    const slow = t >= T0 + 300;
+    for (const caller of ['checkout', 'frontend']) {
+      const gap = caller === 'checkout' && slow ? 40 : 2;
+      spans.push(span(`${caller}${i}`, `a${i}`, null, caller, t, gap + 10, 'ok'));
+      spans.push({ ...span(`${caller}${i}`, `k${i}`, `a${i}`, caller, t, gap + 5, 'ok'), operation: 'cart client' });
+      spans.push(span(`${caller}${i}`, `c${i}`, `k${i}`, 'cart', t, 5, 'ok'));
+    }
+  }
+  const ev = analyzeTraces({ spans, incidentStart: T0 + 300 });
+  assert.equal(ev.findings.find((f) => f.indicator === 'network:incoming'), undefined, JSON.stringify(ev.findings.map((f) => f.summary)));
+  // Slow from both callers, it is cart's.
+  const both = spans.map((s) => (s.operation === 'cart client' && s.start >= T0 + 300 ? { ...s, duration_ms: 45 } : s));
+  assert.equal(analyzeTraces({ spans: both, incidentStart: T0 + 300 }).findings.find((f) => f.indicator === 'network:incoming')?.service, 'cart');
+});
+
 void test('a p90 moved by two slow spans among a few is noise; most spans slower is a shift', () => {
   const spans: Span[] = [];
   for (let i = 0; i < 60; i++) {

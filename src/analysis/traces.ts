@@ -571,8 +571,9 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
 
   // Network time of RPCs: the self time of client spans (whose children all run in one
   // other service) per edge. A slow edge is ambiguous between its two ends; the end
-  // shared by the slow edges is blamed: the median over a callee's incoming edges
-  // (calls into it are slow from every caller), or over a caller's outgoing edges.
+  // shared by the slow edges is blamed: the lower median over a callee's incoming edges
+  // (calls into it are slow from most of its callers; one of two is not most), or over a
+  // caller's outgoing edges.
   if (haveBaseline) {
     const edgeBefore = clientGaps(baseIndex, (sp) => useSeparate || sp.start < incidentStart);
     const edgeDuring = clientGaps(index, (sp) => sp.start >= incidentStart);
@@ -590,7 +591,8 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
       outgoing.set(e.source, [...(outgoing.get(e.source) ?? []), e]);
     }
     const emit = (service: string, edges: { source: string; target: string; score: number; before: number; during: number }[], dir: 'in' | 'out'): void => {
-      const score = median(edges.map((e) => e.score));
+      const sorted = edges.map((e) => e.score).sort((a, b) => a - b);
+      const score = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
       if (!(score >= 1)) return;
       const worst = [...edges].sort((a, b) => b.score - a.score)[0];
       if (!worst) return;
