@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alreadyThere, analyzeMetrics, referenceEnd, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, volumeScale } from '../src/analysis/metrics.js';
+import { alreadyThere, analyzeMetrics, referenceEnd, analyzeMetricsWithBaseline, BAND_Z, keepStrongest, pooledShortfall, SATURATION_SUFFIX, scoreWindow, usualForReference, volumeScale } from '../src/analysis/metrics.js';
 import { departureScale, resolution } from '../src/analysis/robust-stats.js';
 import { analyzeLogs, poissonTail, tokenize } from '../src/analysis/log-templates.js';
 import { analyzeTraces, binomialTail, deepestFailingSpans, missingCalls, indexTraces } from '../src/analysis/traces.js';
@@ -262,6 +262,27 @@ void test('a server span whose only child runs in a database is its own slowness
   assert.equal(net?.service, 'payments-db');
 });
 
+void test('calls into a service slow from one of its two callers are not blamed on it', () => {
+  // cart is called by checkout and by frontend (client span nested in each caller's server span).
+  // During the incident only checkout's calls spend longer between client and server (checkout's network).
+  const spans: Span[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = T0 + i * 10;
+    const slow = t >= T0 + 300;
+    for (const caller of ['checkout', 'frontend']) {
+      const gap = caller === 'checkout' && slow ? 40 : 2;
+      spans.push(span(`${caller}${i}`, `a${i}`, null, caller, t, gap + 10, 'ok'));
+      spans.push({ ...span(`${caller}${i}`, `k${i}`, `a${i}`, caller, t, gap + 5, 'ok'), operation: 'cart client' });
+      spans.push(span(`${caller}${i}`, `c${i}`, `k${i}`, 'cart', t, 5, 'ok'));
+    }
+  }
+  const ev = analyzeTraces({ spans, incidentStart: T0 + 300 });
+  assert.equal(ev.findings.find((f) => f.indicator === 'network:incoming'), undefined, JSON.stringify(ev.findings.map((f) => f.summary)));
+  // Slow from both callers, it is cart's.
+  const both = spans.map((s) => (s.operation === 'cart client' && s.start >= T0 + 300 ? { ...s, duration_ms: 45 } : s));
+  assert.equal(analyzeTraces({ spans: both, incidentStart: T0 + 300 }).findings.find((f) => f.indicator === 'network:incoming')?.service, 'cart');
+});
+
 void test('a p90 moved by two slow spans among a few is noise; most spans slower is a shift', () => {
   const spans: Span[] = [];
   for (let i = 0; i < 60; i++) {
@@ -437,4 +458,97 @@ void test('a call tree cut short right after a call into another service points 
   const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
   assert.ok(ev.findings.some((f) => f.service === 'catalog' && f.id.endsWith(':cut-after') && f.readOff === 'checkout'), 'read off checkout\'s call tree');
   assert.ok(ev.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':missing-calls')));
+});
+
+/**
+ * A generic front-end handler ('Recv') serving home pages (list products, then currencies) and,
+ * now and then, orders (place the order, then recommendations and currencies). `cut` orders stop
+ * right after the order call came back; `orderComplete` says whether checkout's own PlaceOrder made
+ * its usual calls (charge, ship).
+ */
+function shop(trace: string, t: number, kind: 'home' | 'order', cut = false, orderComplete = true): Span[] {
+  const op = (id: string, parent: string | null, service: string, operation: string, at = t): Span => ({ ...span(trace, `${trace}${id}`, parent ? `${trace}${parent}` : null, service, at, 5, null), operation });
+  if (kind === 'home') return [op('a', null, 'frontend', 'Recv'), op('b', 'a', 'frontend', 'catalog.ListProducts'), op('c', 'b', 'catalog', 'ListProducts'), op('d', 'a', 'frontend', 'currency.GetSupported', t + 0.01), op('e', 'd', 'currency', 'GetSupported', t + 0.01)];
+  return [
+    op('a', null, 'frontend', 'Recv'),
+    op('b', 'a', 'frontend', 'checkout.PlaceOrder'),
+    op('c', 'b', 'checkout', 'PlaceOrder'),
+    ...(orderComplete ? [op('f', 'c', 'payment', 'Charge'), op('g', 'c', 'shipping', 'ShipOrder')] : []),
+    ...(cut ? [] : [op('d', 'a', 'frontend', 'recommendation.List', t + 0.02), op('e', 'd', 'recommendation', 'List', t + 0.02), op('h', 'a', 'frontend', 'currency.GetSupported', t + 0.03), op('i', 'h', 'currency', 'GetSupported', t + 0.03)]),
+  ];
+}
+
+void test('a generic handler that stops right after one kind of call is flagged among the requests that made that call', () => {
+  // 60 home pages and 6 orders in the baseline; during the incident 80 home pages run as usual and all 5 orders stop right after PlaceOrder.
+  const baselineSpans = [...Array.from({ length: 60 }, (_, i) => shop(`bh${i}`, T0 - 3600 + i, 'home')), ...Array.from({ length: 6 }, (_, i) => shop(`bo${i}`, T0 - 3000 + i, 'order'))].flat();
+  const spans = [...Array.from({ length: 80 }, (_, i) => shop(`h${i}`, T0 + i, 'home')), ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true))].flat();
+  const found = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(spans), () => true);
+  const recv = found.find((m) => m.service === 'frontend' && m.operation === 'Recv');
+  assert.ok(recv, JSON.stringify(found));
+  assert.equal(recv.given, 'frontend checkout.PlaceOrder');
+  assert.deepEqual([recv.missing, recv.n], [5, 5]);
+  const ev = analyzeTraces({ spans, baselineSpans, incidentStart: T0 });
+  assert.match(ev.findings.find((f) => f.service === 'frontend' && f.id.endsWith(':missing-calls'))?.summary ?? '', /5 of 5 that call frontend checkout.PlaceOrder/);
+});
+
+void test('a caller that gives up right after a callee answered in full is where the code went wrong, unless others give up after that callee too', () => {
+  const baselineSpans = [...Array.from({ length: 60 }, (_, i) => shop(`bh${i}`, T0 - 3600 + i, 'home')), ...Array.from({ length: 6 }, (_, i) => shop(`bo${i}`, T0 - 3000 + i, 'order'))].flat();
+  const home = Array.from({ length: 80 }, (_, i) => shop(`h${i}`, T0 + i, 'home')).flat();
+  // checkout charged and shipped every order (its usual calls), then frontend dropped the rest of the page.
+  const complete = [...home, ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true, true)).flat()];
+  const [recv] = missingCalls(indexTraces(baselineSpans), () => true, indexTraces(complete), () => true).filter((m) => m.service === 'frontend');
+  assert.equal(recv?.lastCallee, null);
+  assert.equal(recv?.answeredInFull, 'checkout');
+  const ev = analyzeTraces({ spans: complete, baselineSpans, incidentStart: T0 });
+  assert.ok(!ev.findings.some((f) => f.id.endsWith(':cut-after')), JSON.stringify(ev.findings.map((f) => f.id)));
+  assert.match(ev.findings.find((f) => f.service === 'frontend' && f.id.endsWith(':missing-calls'))?.summary ?? '', /came back complete \(checkout made all its usual calls\)/);
+  // checkout itself stopped before charging: its answer was cut short, and frontend's giving up is read off as checkout's doing.
+  const short = [...home, ...Array.from({ length: 5 }, (_, i) => shop(`o${i}`, T0 + 200 + i, 'order', true, false)).flat()];
+  const cut = analyzeTraces({ spans: short, baselineSpans, incidentStart: T0 });
+  assert.ok(cut.findings.some((f) => f.service === 'checkout' && f.id.endsWith(':cut-after') && f.readOff === 'frontend'));
+  // Two callers both give up right after catalog answered (its query made, as always): what they share is catalog.
+  const twoCallers = (trace: string, t: number, stop: boolean): Span[] => {
+    const op = (id: string, parent: string | null, service: string, operation: string, at = t): Span => ({ ...span(trace, `${trace}${id}`, parent ? `${trace}${parent}` : null, service, at, 5, null), operation });
+    return [
+      op('a', null, 'frontend', 'Product'),
+      op('b', 'a', 'frontend', 'catalog.Get'),
+      op('c', 'b', 'catalog', 'Get'),
+      op('d', 'c', 'catalog', 'sql.query'),
+      ...(stop ? [] : [op('e', 'a', 'frontend', 'currency.Convert', t + 0.01), op('f', 'e', 'currency', 'Convert', t + 0.01)]),
+      op('g', null, 'recommendation', 'List', t + 1),
+      op('h', 'g', 'recommendation', 'catalog.Get', t + 1),
+      op('i', 'h', 'catalog', 'Get', t + 1),
+      op('j', 'i', 'catalog', 'sql.query', t + 1),
+      ...(stop ? [] : [op('k', 'g', 'recommendation', 'shuffle', t + 1.01)]),
+    ];
+  };
+  const shared = analyzeTraces({
+    spans: Array.from({ length: 6 }, (_, i) => twoCallers(`s${i}`, T0 + 10 * i, true)).flat(),
+    baselineSpans: Array.from({ length: 20 }, (_, i) => twoCallers(`b${i}`, T0 - 3600 + 10 * i, false)).flat(),
+    incidentStart: T0,
+  });
+  const blamed = shared.findings.filter((f) => f.id.endsWith(':cut-after')).map((f) => `${f.service}<-${f.readOff}`).sort();
+  assert.deepEqual(blamed, ['catalog<-frontend', 'catalog<-recommendation']);
+});
+
+void test('a spike the fault-free baseline shows as often is no anomaly; a level it never reaches is', () => {
+  // A p50 that sits at 4-5 ms and jumps to 40-70 ms in about one minute of four, fault or not.
+  const spiky = (i: number): number => (i % 4 === 1 ? 0.04 + 0.01 * (i % 3) : 0.0045 + 0.0005 * noise(i));
+  const base: MetricSeries = { ...series('currency', 'request_latency_p50_seconds', spiky, 30), points: series('currency', 'request_latency_p50_seconds', spiky, 30).points.map(([t, v]) => [t - 100_000, v]) };
+  const start = T0 + 600;
+  const usual = series('currency', 'request_latency_p50_seconds', (i) => (i >= 60 ? spiky(i + 1) : spiky(i)), 70);
+  // Scored by median and MAD alone, the usual spikes look like a large anomaly.
+  const window = usual.points.filter(([t]) => t >= start);
+  const r = scoreWindow(base.points.map(([, v]) => v), window, usual.metric);
+  assert.ok(r && r.score >= BAND_Z, JSON.stringify(r));
+  assert.equal(usualForReference(base.points.map(([, v]) => v), window, r), true);
+  const ev = analyzeMetricsWithBaseline({ series: [usual], baselineSeries: [base], incidentStart: start });
+  assert.equal(ev.findings.length, 0, JSON.stringify(ev.findings.map((f) => f.summary)));
+  // The same series stuck at 60 ms for the whole window is an anomaly.
+  const stuck = series('currency', 'request_latency_p50_seconds', (i) => (i >= 60 ? 0.06 : spiky(i)), 70);
+  const hit = analyzeMetricsWithBaseline({ series: [stuck], baselineSeries: [base], incidentStart: start });
+  assert.equal(hit.findings[0]?.service, 'currency');
+  // And a level the baseline never reached counts even for two samples.
+  const once = series('currency', 'request_latency_p50_seconds', (i) => (i === 62 || i === 63 ? 0.3 : i >= 60 ? 0.0045 : spiky(i)), 70);
+  assert.equal(analyzeMetricsWithBaseline({ series: [once], baselineSeries: [base], incidentStart: start }).findings[0]?.service, 'currency');
 });

@@ -305,6 +305,23 @@ void test('a callee that got ten times slower than its caller is not waited on: 
   assert.ok(ranked.find((c) => c.service === 'workflow')?.reasons.some((r) => /site: they do not wait on it/.test(r)));
 });
 
+void test('a callee whose latency rose about as much as its caller\'s is waited on, whatever one metric of two did', () => {
+  // search: p99 +10.8 s, avg +0.28 s, p95 +0.02 s; table: p99 +10.3 s, avg +0.26 s. The mean of
+  // table's two (5.3 s) is 19× search's median (0.28 s), but table's typical rise is its caller's.
+  const topology = topo([['site', 'search'], ['search', 'table']]);
+  const lat = (service: string, indicator: string, baseline: number, level: number): Finding => ({ ...metric(service, indicator, 100, T0 + 60), baseline, level });
+  const evidence = [
+    metrics([
+      lat('search', 'latency_p99_seconds', 0.035, 10.8),
+      lat('search', 'latency_avg_seconds', 0.006, 0.289),
+      lat('search', 'latency_p95_seconds', 0.012, 0.034),
+      lat('table', 'latency_p99_seconds', 0.15, 10.5),
+      lat('table', 'latency_avg_seconds', 0.013, 0.277),
+    ]),
+  ];
+  assert.deepEqual([...notWaitedOn(evidence, buildGraph(topology, evidence))], []);
+});
+
 void test('a slow-together callee whose own rise covers its shared caller\'s still explains it', () => {
   const topology = topo([['site', 'search'], ['search', 'table'], ['search', 'blob']]);
   const lat = (service: string, score: number, baseline: number, level: number): Finding => ({ ...metric(service, 'latency_avg_seconds', score, T0 + 60), baseline, level });

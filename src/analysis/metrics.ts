@@ -7,11 +7,13 @@
  * window does not dominate. Both directions are scored; a move in the direction a
  * metric is "healthy" in (latency down, success rate up) is discounted by half.
  * The onset is the first of k consecutive points outside the baseline band.
+ * Against a separate fault-free baseline, a window whose high points that baseline
+ * reaches about as often is no anomaly (usualForReference).
  * Pure and deterministic.
  */
 import type { MetricSeries } from '../schemas/telemetry.js';
 import type { Finding, SourceEvidence } from '../schemas/evidence.js';
-import { byScoreThenKey, clockTime, formatNumber, median, resolution, robustBaseline } from './robust-stats.js';
+import { binomialTail, byScoreThenKey, clockTime, formatNumber, median, resolution, robustBaseline } from './robust-stats.js';
 
 export type MetricKind =
   | 'cpu'
@@ -216,6 +218,29 @@ export function scoreWindow(
     center,
     level,
   };
+}
+
+/** Chance above which a window's count of high points counts as the reference's usual. @default 0.05 */
+export const USUAL_ALPHA = 0.05;
+
+/**
+ * Whether the reference itself reaches a window's scored level often enough to
+ * account for the window: the k window points at or beyond the level (in the
+ * direction of the change) are no more than chance allows at the rate p of reference
+ * points at or beyond it, P(Binomial(n, p) ≥ k) ≥ USUAL_ALPHA (not even a 1-in-20
+ * event at the reference's own rate). A series that spikes now and then in the
+ * fault-free period (a p50 that jumps ten-fold in a quarter of its minutes) shows its
+ * usual spikes in any ten-minute window; a median-and-MAD z makes each one an
+ * anomaly, a count of how often it happens does not. False when the reference never
+ * reaches the level (p = 0).
+ */
+export function usualForReference(baseline: readonly number[], window: readonly (readonly [number, number])[], r: WindowScore): boolean {
+  if (baseline.length === 0 || window.length === 0) return false;
+  const beyond = (v: number): boolean => (r.direction === 'up' ? v >= r.level : v <= r.level);
+  const k = window.filter(([, v]) => beyond(v)).length;
+  if (k === 0) return false;
+  const p = baseline.filter(beyond).length / baseline.length;
+  return p > 0 && binomialTail(k, window.length, p) >= USUAL_ALPHA;
 }
 
 /**
@@ -510,7 +535,7 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
       continue;
     }
     counts.scored++;
-    if (r.score >= minScore) findings.push(toFinding(s, r, r === rb, r === rb ? separate : past));
+    if (r.score >= minScore && !usualForReference(separate, window, r)) findings.push(toFinding(s, r, r === rb, r === rb ? separate : past));
   }
   return finish(findings, counts, input.maxFindings ?? 50);
 }

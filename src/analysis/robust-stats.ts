@@ -108,3 +108,20 @@ export function byScoreThenKey<T>(score: (t: T) => number, key: (t: T) => string
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   };
 }
+
+/** P(X ≥ k) for X ~ Binomial(n, p). */
+export function binomialTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p >= 1) return 1;
+  let term = (1 - p) ** n; // P(X = 0)
+  let below = 0;
+  for (let i = 0; i < k; i++) {
+    below += term;
+    term *= ((n - i) / (i + 1)) * (p / (1 - p));
+  }
+  return Math.max(0, 1 - below);
+}
+
+/** Significance level of the tests that tell a shift from sampling noise. @default 0.01 */
+export const SHIFT_ALPHA = 0.01;

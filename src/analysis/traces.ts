@@ -10,7 +10,7 @@
  */
 import type { Span } from '../schemas/telemetry.js';
 import type { Finding, SourceEvidence } from '../schemas/evidence.js';
-import { byScoreThenKey, clockTime, formatNumber, median, quantile } from './robust-stats.js';
+import { binomialTail, byScoreThenKey, clockTime, formatNumber, median, quantile, SHIFT_ALPHA } from './robust-stats.js';
 
 export interface CallEdge {
   source: string;
@@ -182,21 +182,7 @@ export function errorShiftScore(errorsDuring: number, nDuring: number, pRef: num
   return Math.max(0, (pd - p0) / Math.sqrt((p0 * (1 - p0)) / nDuring));
 }
 
-/** P(X ≥ k) for X ~ Binomial(n, p). */
-export function binomialTail(k: number, n: number, p: number): number {
-  if (k <= 0) return 1;
-  if (k > n) return 0;
-  let term = (1 - p) ** n; // P(X = 0)
-  let below = 0;
-  for (let i = 0; i < k; i++) {
-    below += term;
-    term *= ((n - i) / (i + 1)) * (p / (1 - p));
-  }
-  return Math.max(0, 1 - below);
-}
-
-/** Significance level of the tests that tell a shift from sampling noise. @default 0.01 */
-export const SHIFT_ALPHA = 0.01;
+export { binomialTail, SHIFT_ALPHA };
 
 /**
  * Whether more incident-window values exceed the baseline's p90 than chance allows:
@@ -227,77 +213,184 @@ export function latencyShiftScore(selfBefore: readonly number[], selfDuring: rea
 export const EXPECTED_CALL_SHARE = 0.95;
 
 /**
- * Spans that stopped making the calls they always made: per service/operation, the
- * calls (child service and operation) made in at least EXPECTED_CALL_SHARE of its
- * baseline instances (MIN_SPANS of them at least), and during the incident how many
- * of its instances lack one of them. An operation that returns before its usual
- * downstream calls (an early return, an exception it catches) shows no error status
- * and no slowdown, only a shorter call tree; the service owning it is where the code
- * went wrong. Returns per operation k of n instances missing calls and the baseline
- * share missing them, for the significant ones (P(Binomial(n, max(share, 0.05)) ≥ k)
- * < SHIFT_ALPHA).
+ * Calls (child service and operation) an operation is expected to make, given one call
+ * it made (null: always), and the share of the baseline instances that made `given`
+ * yet lacked one of them.
+ */
+export interface Expectation {
+  given: string | null;
+  required: string[];
+  baseShare: number;
+}
+
+function callSet(n: Indexed): Set<string> {
+  return new Set(n.children.map((c) => `${c.service} ${c.operation}`));
+}
+
+function applies(e: Expectation, set: ReadonlySet<string>): boolean {
+  return e.given === null || set.has(e.given);
+}
+
+function lacks(e: Expectation, set: ReadonlySet<string>): boolean {
+  return applies(e, set) && e.required.some((c) => !set.has(c));
+}
+
+/**
+ * Per service/operation, the calls it makes in at least EXPECTED_CALL_SHARE of its
+ * baseline instances (MIN_SPANS of them at least): always, and given each call it
+ * makes in MIN_SPANS instances at least. One generic handler serves many kinds of
+ * request (an HTTP server span named the same for the home page and for placing an
+ * order); what it always does after placing an order is known only among the
+ * instances that placed one.
+ */
+export function expectedCalls(baseIndex: Map<string, Map<string, Indexed>>, baseFilter: (s: Span) => boolean): Map<string, Expectation[]> {
+  const key = (s: Span): string => `${s.service}\u0000${s.operation}`;
+  const base = new Map<string, Set<string>[]>();
+  for (const tid of [...baseIndex.keys()].sort())
+    for (const node of baseIndex.get(tid)?.values() ?? []) {
+      if (!baseFilter(node.span)) continue;
+      const sets = base.get(key(node.span)) ?? [];
+      sets.push(callSet(node));
+      base.set(key(node.span), sets);
+    }
+  const out = new Map<string, Expectation[]>();
+  for (const [k, sets] of base) {
+    if (sets.length < MIN_SPANS) continue;
+    const counts = new Map<string, number>();
+    for (const set of sets) for (const c of set) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const conditions: (string | null)[] = [null, ...[...counts].filter(([, n]) => n >= MIN_SPANS).map(([c]) => c).sort()];
+    const expectations: Expectation[] = [];
+    for (const given of conditions) {
+      const subset = given === null ? sets : sets.filter((set) => set.has(given));
+      const inSubset = new Map<string, number>();
+      for (const set of subset) for (const c of set) if (c !== given) inSubset.set(c, (inSubset.get(c) ?? 0) + 1);
+      const required = [...inSubset].filter(([, n]) => n >= EXPECTED_CALL_SHARE * subset.length).map(([c]) => c).sort();
+      if (required.length === 0) continue;
+      const e: Expectation = { given, required, baseShare: 0 };
+      e.baseShare = subset.filter((set) => lacks(e, set)).length / subset.length;
+      expectations.push(e);
+    }
+    if (expectations.length > 0) out.set(k, expectations);
+  }
+  return out;
+}
+
+/** One operation whose instances stopped making calls they always made (missingCalls). */
+export interface MissingCalls {
+  service: string;
+  operation: string;
+  /** The call the expectation is conditional on (null: calls it always makes). */
+  given: string | null;
+  missing: number;
+  n: number;
+  baseShare: number;
+  calls: string[];
+  first: number;
+  lastCallee: string | null;
+  answeredInFull: string | null;
+}
+
+/**
+ * Spans that stopped making the calls they always made: per service/operation and
+ * expectation (expectedCalls: calls made in at least EXPECTED_CALL_SHARE of its
+ * baseline instances, always or given another call it made), how many of its
+ * incident instances the expectation applies to lack one of the calls. An operation
+ * that returns before its usual downstream calls (an early return, an exception it
+ * catches) shows no error status and no slowdown, only a shorter call tree; the
+ * service owning it is where the code went wrong. Returns per operation its most
+ * significant expectation missed: k of n instances and the baseline share missing
+ * them, where P(Binomial(n, max(share, 0.05)) ≥ k) < SHIFT_ALPHA.
+ *
+ * `lastCallee` is the service whose call came back last before the tree was cut
+ * short, where most cut instances agree on it. Not when that call came back complete
+ * (the callee's own span made every call it is expected to make, in most of them:
+ * `answeredInFull`) and no other operation gave up right after the same callee: the
+ * callee's work then ran as usual and the caller gave up on its own.
  */
 export function missingCalls(
   baseIndex: Map<string, Map<string, Indexed>>,
   baseFilter: (s: Span) => boolean,
   index: Map<string, Map<string, Indexed>>,
   filter: (s: Span) => boolean,
-): { service: string; operation: string; missing: number; n: number; baseShare: number; calls: string[]; first: number; lastCallee: string | null }[] {
+): MissingCalls[] {
   const key = (s: Span): string => `${s.service}\u0000${s.operation}`;
-  const calls = (n: Indexed): Set<string> => new Set(n.children.map((c) => `${c.service} ${c.operation}`));
-  const base = new Map<string, { n: number; calls: Map<string, number>; sets: Set<string>[] }>();
-  for (const tid of [...baseIndex.keys()].sort())
-    for (const node of baseIndex.get(tid)?.values() ?? []) {
-      if (!baseFilter(node.span)) continue;
-      const e = base.get(key(node.span)) ?? { n: 0, calls: new Map<string, number>(), sets: [] };
-      e.n++;
-      const set = calls(node);
-      e.sets.push(set);
-      for (const c of set) e.calls.set(c, (e.calls.get(c) ?? 0) + 1);
-      base.set(key(node.span), e);
-    }
-  const expected = new Map<string, string[]>();
-  const baseShare = new Map<string, number>();
-  for (const [k, e] of base) {
-    if (e.n < MIN_SPANS) continue;
-    const req = [...e.calls].filter(([, c]) => c >= EXPECTED_CALL_SHARE * e.n).map(([c]) => c).sort();
-    if (req.length === 0) continue;
-    expected.set(k, req);
-    baseShare.set(k, e.sets.filter((set) => req.some((c) => !set.has(c))).length / e.n);
+  const expected = expectedCalls(baseIndex, baseFilter);
+  interface Tally {
+    n: number;
+    missing: number;
+    first: number;
+    last: Map<string, number>;
+    full: Map<string, number>;
   }
-  const during = new Map<string, { service: string; operation: string; n: number; missing: number; first: number; last: Map<string, number> }>();
+  const during = new Map<string, { service: string; operation: string; tallies: Tally[] }>();
   const latest = (spans: readonly Span[]): Span | undefined =>
     [...spans].sort((a, b) => b.start + b.duration_ms / 1000 - (a.start + a.duration_ms / 1000) || (a.span_id < b.span_id ? -1 : 1))[0];
   for (const tid of [...index.keys()].sort())
     for (const node of index.get(tid)?.values() ?? []) {
-      const req = expected.get(key(node.span));
-      if (!req || !filter(node.span)) continue;
-      const e = during.get(key(node.span)) ?? { service: node.span.service, operation: node.span.operation, n: 0, missing: 0, first: Infinity, last: new Map<string, number>() };
-      e.n++;
-      const set = calls(node);
-      if (req.some((c) => !set.has(c))) {
-        e.missing++;
-        e.first = Math.min(e.first, node.span.start);
-        // The call that came back last before the tree was cut short (through the caller's own client spans).
-        let last = latest(node.children);
-        for (let hops = 0; last && last.service === node.span.service && hops < 8; hops++) {
-          const deeper = latest(index.get(tid)?.get(last.span_id)?.children ?? []);
-          if (!deeper) break;
-          last = deeper;
-        }
-        if (last) e.last.set(last.service, (e.last.get(last.service) ?? 0) + 1);
+      const xs = expected.get(key(node.span));
+      if (!xs || !filter(node.span)) continue;
+      const d = during.get(key(node.span)) ?? {
+        service: node.span.service,
+        operation: node.span.operation,
+        tallies: xs.map(() => ({ n: 0, missing: 0, first: Infinity, last: new Map<string, number>(), full: new Map<string, number>() })),
+      };
+      during.set(key(node.span), d);
+      const set = callSet(node);
+      // The call that came back last before the tree was cut short (through the caller's own client spans),
+      // and whether the callee's own span made every call it is expected to make.
+      let last = latest(node.children);
+      for (let hops = 0; last && last.service === node.span.service && hops < 8; hops++) {
+        const deeper = latest(index.get(tid)?.get(last.span_id)?.children ?? []);
+        if (!deeper) break;
+        last = deeper;
       }
-      during.set(key(node.span), e);
+      const lastNode = last ? index.get(tid)?.get(last.span_id) : undefined;
+      const theirs = last ? expected.get(key(last)) : undefined;
+      const inFull = !!(last && lastNode && theirs && last.service !== node.span.service && !theirs.some((e) => lacks(e, callSet(lastNode))));
+      xs.forEach((e, i) => {
+        const t = d.tallies[i];
+        if (!t || !applies(e, set)) return;
+        t.n++;
+        if (!lacks(e, set)) return;
+        t.missing++;
+        t.first = Math.min(t.first, node.span.start);
+        if (last) t.last.set(last.service, (t.last.get(last.service) ?? 0) + 1);
+        if (last && inFull) t.full.set(last.service, (t.full.get(last.service) ?? 0) + 1);
+      });
     }
-  const out: { service: string; operation: string; missing: number; n: number; baseShare: number; calls: string[]; first: number; lastCallee: string | null }[] = [];
-  for (const [k, e] of [...during].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const p0 = baseShare.get(k) ?? 0;
-    if (e.missing === 0 || binomialTail(e.missing, e.n, Math.max(p0, 0.05)) >= SHIFT_ALPHA) continue;
-    const top = [...e.last].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
-    const lastCallee = top && top[0] !== e.service && top[1] > e.missing / 2 ? top[0] : null;
-    out.push({ service: e.service, operation: e.operation, missing: e.missing, n: e.n, first: e.first, baseShare: p0, calls: expected.get(k) ?? [], lastCallee });
+  const found: { d: { service: string; operation: string }; e: Expectation; t: Tally; agreed: { callee: string; count: number } | null }[] = [];
+  for (const [k, d] of [...during].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const xs = expected.get(k) ?? [];
+    let best: { e: Expectation; t: Tally; p: number } | undefined;
+    xs.forEach((e, i) => {
+      const t = d.tallies[i];
+      if (!t || t.missing === 0) return;
+      const p = binomialTail(t.missing, t.n, Math.max(e.baseShare, 0.05));
+      if (p < SHIFT_ALPHA && (!best || p < best.p)) best = { e, t, p };
+    });
+    if (!best) continue;
+    const top = [...best.t.last].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+    const agreed = top && top[0] !== d.service && top[1] > best.t.missing / 2 ? { callee: top[0], count: top[1] } : null;
+    found.push({ d, e: best.e, t: best.t, agreed });
   }
-  return out;
+  // How many operations gave up right after the same callee answered (in any of their cut instances).
+  const cutAfter = new Map<string, number>();
+  for (const f of found) for (const callee of f.t.last.keys()) if (callee !== f.d.service) cutAfter.set(callee, (cutAfter.get(callee) ?? 0) + 1);
+  return found.map(({ d, e, t, agreed }) => {
+    const inFull = agreed !== null && 2 * (t.full.get(agreed.callee) ?? 0) > agreed.count && (cutAfter.get(agreed.callee) ?? 0) < 2;
+    return {
+      service: d.service,
+      operation: d.operation,
+      given: e.given,
+      missing: t.missing,
+      n: t.n,
+      first: t.first,
+      baseShare: e.baseShare,
+      calls: e.required,
+      lastCallee: agreed && !inFull ? agreed.callee : null,
+      answeredInFull: agreed && inFull ? agreed.callee : null,
+    };
+  });
 }
 
 function dominantInstance(m: Map<string, number>, total: number): string | undefined {
@@ -381,7 +474,9 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
         indicator: `span:${m.operation}`,
         score: Math.min(errorShiftScore(m.missing, m.n, m.baseShare), 1000),
         onset: Number.isFinite(m.first) ? m.first : null,
-        summary: `${m.service} span '${m.operation}' made fewer of its usual calls: ${m.missing} of ${m.n} during the incident lack one of ${m.calls.slice(0, 3).join(', ')}${m.calls.length > 3 ? ', ...' : ''} (${formatNumber(100 * m.baseShare)}% of them in ${baseLabel})`,
+        summary: `${m.service} span '${m.operation}' made fewer of its usual calls: ${m.missing} of ${m.n}${m.given ? ` that call ${m.given}` : ''} during the incident lack one of ${m.calls.slice(0, 3).join(', ')}${m.calls.length > 3 ? ', ...' : ''} (${formatNumber(100 * m.baseShare)}% of them in ${baseLabel})${
+          m.answeredInFull ? `; it stopped right after its call into ${m.answeredInFull} came back complete (${m.answeredInFull} made all its usual calls)` : ''
+        }`,
         direction: 'down',
       });
       if (m.lastCallee)
@@ -476,8 +571,9 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
 
   // Network time of RPCs: the self time of client spans (whose children all run in one
   // other service) per edge. A slow edge is ambiguous between its two ends; the end
-  // shared by the slow edges is blamed: the median over a callee's incoming edges
-  // (calls into it are slow from every caller), or over a caller's outgoing edges.
+  // shared by the slow edges is blamed: the lower median over a callee's incoming edges
+  // (calls into it are slow from most of its callers; one of two is not most), or over a
+  // caller's outgoing edges.
   if (haveBaseline) {
     const edgeBefore = clientGaps(baseIndex, (sp) => useSeparate || sp.start < incidentStart);
     const edgeDuring = clientGaps(index, (sp) => sp.start >= incidentStart);
@@ -495,7 +591,8 @@ export function analyzeTraces(input: AnalyzeTracesInput): TraceEvidence {
       outgoing.set(e.source, [...(outgoing.get(e.source) ?? []), e]);
     }
     const emit = (service: string, edges: { source: string; target: string; score: number; before: number; during: number }[], dir: 'in' | 'out'): void => {
-      const score = median(edges.map((e) => e.score));
+      const sorted = edges.map((e) => e.score).sort((a, b) => a - b);
+      const score = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
       if (!(score >= 1)) return;
       const worst = [...edges].sort((a, b) => b.score - a.score)[0];
       if (!worst) return;

@@ -613,8 +613,10 @@ export const NOT_WAITED_RATIO = 10;
 
 /**
  * Call edges the caller does not wait on: the callee's latency rose by an order of
- * magnitude (NOT_WAITED_RATIO) more than its caller's (the median rise over each
- * one's latency findings, in seconds). A caller that waits for its callee gets at
+ * magnitude (NOT_WAITED_RATIO) more than its caller's (each one's typical rise: the
+ * rise at least half of its latency findings show, in seconds, i.e. the lower median;
+ * with two metrics a plain median is their mean, which one p99 that jumped ten
+ * seconds carries alone). A caller that waits for its callee gets at
  * least about as much slower; one that did not is calling it asynchronously (a
  * workflow it starts, a queue it feeds) or for a sliver of its requests, so the
  * callee's slowness does not explain the caller's, nor can the caller's symptom be
@@ -622,7 +624,7 @@ export const NOT_WAITED_RATIO = 10;
  */
 export function notWaitedOn(evidence: readonly SourceEvidence[], graph: Graph): Set<string> {
   const rise = new Map<string, number>();
-  for (const [svc, m] of addedLatency(evidence)) rise.set(svc, median([...m.values()]));
+  for (const [svc, m] of addedLatency(evidence)) rise.set(svc, [...m.values()].sort((a, b) => a - b)[Math.floor((m.size - 1) / 2)] ?? 0);
   const out = new Set<string>();
   for (const caller of graph.nodes) {
     const mine = rise.get(caller);
