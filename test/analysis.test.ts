@@ -552,3 +552,35 @@ void test('a spike the fault-free baseline shows as often is no anomaly; a level
   const once = series('currency', 'request_latency_p50_seconds', (i) => (i === 62 || i === 63 ? 0.3 : i >= 60 ? 0.0045 : spiky(i)), 70);
   assert.equal(analyzeMetricsWithBaseline({ series: [once], baselineSeries: [base], incidentStart: start }).findings[0]?.service, 'currency');
 });
+
+void test('the time a service\'s requests took beyond the usual is requests × its average latency\'s rise, summed over instances', () => {
+  // 5-minute samples; incident from the third. site: 100 requests a sample at 0.1 s, then 0.3 s.
+  const pts = (values: number[]): [number, number][] => values.map((v, i) => [T0 + 300 * i, v]);
+  const s = (service: string, instance: string, metric: string, values: number[]): MetricSeries => ({ service, instance, metric, points: pts(values) });
+  const start = T0 + 600;
+  const input = [
+    s('site', '', 'latency_avg_seconds', [0.1, 0.1, 0.3, 0.3]),
+    s('site', '', 'request_count', [100, 100, 200, 100]),
+    s('flow', 'a', 'latency_avg_ms', [1000, 1000, 4000, 1000]),
+    s('flow', 'a', 'request_count', [5, 5, 6, 5]),
+    s('flow', 'b', 'latency_avg_ms', [1000, 1000, 3000, 1000]),
+    s('flow', 'b', 'request_count', [5, 5, 4, 5]),
+    // No request count: no accounting.
+    s('cache', '', 'latency_avg_seconds', [0.01, 0.01, 0.5, 0.5]),
+  ];
+  const ev = analyzeMetrics({ series: input, incidentStart: start });
+  assert.deepEqual(Object.keys(ev.extraTime ?? {}), ['flow', 'site']);
+  assert.equal(ev.extraTime?.['site']?.requests, 300);
+  assert.ok(Math.abs((ev.extraTime?.['site']?.seconds ?? 0) - (200 * 0.2 + 100 * 0.2)) < 1e-9);
+  // flow: 6 × 3 s + 4 × 2 s (and two samples back at the usual) over its two instances, milliseconds read as such.
+  assert.equal(ev.extraTime?.['flow']?.requests, 20);
+  assert.ok(Math.abs((ev.extraTime?.['flow']?.seconds ?? 0) - 26) < 1e-9);
+  // Against a fault-free baseline, the usual average is that baseline's.
+  const withBase = analyzeMetricsWithBaseline({
+    series: input,
+    baselineSeries: [s('site', '', 'latency_avg_seconds', [0.2, 0.2, 0.2, 0.2]), s('site', '', 'request_count', [100, 100, 100, 100])],
+    incidentStart: start,
+  });
+  assert.ok(Math.abs((withBase.extraTime?.['site']?.seconds ?? 0) - 30) < 1e-9);
+  assert.equal(analyzeMetrics({ series: [input[6] as MetricSeries], incidentStart: start }).extraTime, undefined);
+});

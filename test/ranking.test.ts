@@ -16,6 +16,7 @@ import {
   rankCandidates,
   sharedCallers,
   serviceOnsets,
+  shortOfCallerTime,
   serviceStrengths,
   withSaturation,
 } from '../src/ranking/rank-candidates.js';
@@ -303,6 +304,48 @@ void test('a callee that got ten times slower than its caller is not waited on: 
   assert.equal(ranked[0]?.service, 'payment', JSON.stringify(ranked.map((c) => [c.service, c.score])));
   assert.ok(ranked.find((c) => c.service === 'step')?.reasons.some((r) => /no chain of anomalous calls/.test(r)));
   assert.ok(ranked.find((c) => c.service === 'workflow')?.reasons.some((r) => /site: they do not wait on it/.test(r)));
+});
+
+void test('a callee whose requests took under half the extra time its caller\'s did, though each got slower, is not what the caller waited on', () => {
+  // site lost 260 request-seconds (2259 requests, +0.12 s each). The workflow it starts got
+  // +1.2 s slower per execution but ran 84 of them: 104 s. payment: +0.56 s on 666 requests, 373 s.
+  const topology = topo([['site', 'workflow'], ['workflow', 'step'], ['site', 'payment']]);
+  const lat = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
+    ...metric(service, indicator, score, T0 + 60),
+    baseline,
+    level,
+  });
+  const findings = [
+    lat('site', 'latency_p90_seconds', 356, 0.25, 1.26),
+    lat('workflow', 'latency_p50_seconds', 491, 0.67, 3.95),
+    lat('step', 'latency_p95_seconds', 831, 0.5, 4.6),
+    lat('payment', 'latency_p50_seconds', 559, 0.18, 1.15),
+  ];
+  const extraTime = {
+    site: { requests: 2259, seconds: 261 },
+    workflow: { requests: 84, seconds: 104 },
+    step: { requests: 80, seconds: 7.6 },
+    payment: { requests: 665, seconds: 373 },
+  };
+  const evidence: SourceEvidence[] = [{ ...metrics(findings), extraTime }];
+  const graph = buildGraph(topology, evidence);
+  // The rises alone (3× the caller's) do not tell the workflow is not waited on.
+  assert.deepEqual([...notWaitedOn(evidence, graph)], []);
+  assert.deepEqual([...shortOfCallerTime(evidence, graph)], ['site → workflow']);
+  const ranked = rankCandidates({ evidence, topology, alertedServices: ['site'], incidentStart: T0 });
+  assert.equal(ranked[0]?.service, 'payment', JSON.stringify(ranked.map((c) => [c.service, c.score])));
+  assert.ok(ranked.find((c) => c.service === 'step')?.reasons.some((r) => /no chain of anomalous calls/.test(r)));
+  assert.ok(ranked.find((c) => c.service === 'workflow')?.reasons.some((r) => /did not wait on it for most of their slowness/.test(r)));
+  // Without the request accounting the step's z-score wins.
+  assert.equal(rankCandidates({ evidence: [metrics(findings)], topology, alertedServices: ['site'], incidentStart: T0 })[0]?.service, 'step');
+  // A callee that got no slower per request than its caller (its own latency does not show
+  // what its callers wait for: a network delay, throttled calls retried by the caller) is not
+  // cut, however little extra time it reports.
+  const unseen = [{ ...metrics(findings), extraTime: { ...extraTime, payment: { requests: 665, seconds: 20 } } }];
+  assert.ok(!shortOfCallerTime(unseen, graph).has('site → payment'));
+  // A caller that did not get slower has no lost time to account for.
+  const calm = [{ ...metrics(findings.filter((f) => f.service !== 'site')), extraTime }];
+  assert.deepEqual([...shortOfCallerTime(calm, graph)], []);
 });
 
 void test('a callee whose latency rose about as much as its caller\'s is waited on, whatever one metric of two did', () => {

@@ -704,9 +704,10 @@ function titleOf(alerts: Alert[]): string {
 }
 
 function stripTopology(e: SourceEvidence): SourceEvidence {
-  // The topology graph itself goes to ranking; the status keeps the findings only.
-  const { source, status, error, findings, ref, digest, stats } = e;
-  return { source, status, findings, stats, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}) };
+  // The topology graph itself goes to ranking; the status keeps the findings (and the metrics'
+  // small per-service extra time, which ranking weighs call edges by).
+  const { source, status, error, findings, ref, digest, stats, extraTime } = e;
+  return { source, status, findings, stats, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}), ...(extraTime ? { extraTime } : {}) };
 }
 
 /** An alert lifecycle: a fingerprint that fires again later is a new one. */

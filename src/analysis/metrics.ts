@@ -340,6 +340,59 @@ export function requestVolumes(
   return (s) => byEntity.get(entityKey(s));
 }
 
+/** True for an average latency (`latency_avg_seconds`, `mean_duration_ms`): requests × average is the time they took. */
+export function isAverageLatency(metric: string): boolean {
+  return classifyMetric(metric) === 'latency' && /(^|_)(avg|average|mean)(_|$)/.test(metric.toLowerCase());
+}
+
+/** The time a service's requests took beyond the usual over the incident window (extraTimes). */
+export interface ExtraTime {
+  /** Requests served over the incident window. */
+  requests: number;
+  /** The time they took beyond the reference's average, in seconds (negative when faster). */
+  seconds: number;
+}
+
+/**
+ * Per service, the time its requests took beyond the usual during the incident window:
+ * Σ over window samples of requests × (average latency − the reference's median
+ * average), summed over its instances, with the requests behind it. An average times a
+ * count is the total time served, so it adds up along a call chain: a caller that waits
+ * on a callee loses at least the time the callee added to those calls. Only entities
+ * that measure both an average latency and a request count; undefined when none does.
+ */
+export function extraTimes(
+  series: readonly MetricSeries[],
+  incidentStart: number,
+  referenceOf: (s: MetricSeries) => readonly number[],
+  volumeOf: (s: MetricSeries) => WindowVolume | undefined,
+): Record<string, ExtraTime> | undefined {
+  const seen = new Set<string>();
+  const out = new Map<string, ExtraTime>();
+  const sorted = [...series].sort((a, b) => (seriesKey(a) < seriesKey(b) ? -1 : seriesKey(a) > seriesKey(b) ? 1 : 0));
+  for (const s of sorted) {
+    if (!isAverageLatency(s.metric) || seen.has(entityKey(s))) continue;
+    const volume = volumeOf(s);
+    const reference = referenceOf(s).filter(Number.isFinite);
+    if (!volume || reference.length === 0) continue;
+    seen.add(entityKey(s));
+    const unit = /(^|_)(ms|milliseconds)$/.test(s.metric.toLowerCase()) ? 1e-3 : 1;
+    const usual = median(reference);
+    let requests = 0;
+    let seconds = 0;
+    for (const [t, v] of s.points) {
+      const n = volume.at(t);
+      if (t < incidentStart || !Number.isFinite(v) || n === undefined || !Number.isFinite(n)) continue;
+      requests += n;
+      seconds += n * (v - usual) * unit;
+    }
+    const cur = out.get(s.service) ?? { requests: 0, seconds: 0 };
+    out.set(s.service, { requests: cur.requests + requests, seconds: cur.seconds + seconds });
+  }
+  if (out.size === 0) return undefined;
+  return Object.fromEntries([...out].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
 /**
  * Capacity of a utilization metric (cpu, memory): 100 for a percent metric, 1 for a
  * fraction (every baseline value within 0..1), undefined when the limit is not known
@@ -467,7 +520,8 @@ export function analyzeMetrics(input: AnalyzeMetricsInput): SourceEvidence {
     counts.scored++;
     if (r.score >= minScore) findings.push(toFinding(s, r, false, baseline));
   }
-  return finish(findings, counts, input.maxFindings ?? 50);
+  const extraTime = extraTimes(series, incidentStart, referenceOf, volumeOf);
+  return { ...finish(findings, counts, input.maxFindings ?? 50), ...(extraTime ? { extraTime } : {}) };
 }
 
 /**
@@ -537,5 +591,11 @@ export function analyzeMetricsWithBaseline(input: AnalyzeMetricsWithBaselineInpu
     counts.scored++;
     if (r.score >= minScore && !usualForReference(separate, window, r)) findings.push(toFinding(s, r, r === rb, r === rb ? separate : past));
   }
-  return finish(findings, counts, input.maxFindings ?? 50);
+  // The usual average is the fault-free period's where it has the series, else the recent past's.
+  const referenceOf = (c: MetricSeries): number[] => {
+    const separate = base.get(seriesKey(c)) ?? [];
+    return separate.length > 0 ? separate : pastOf(c);
+  };
+  const extraTime = extraTimes(series, incidentStart, referenceOf, volumeVsBase);
+  return { ...finish(findings, counts, input.maxFindings ?? 50), ...(extraTime ? { extraTime } : {}) };
 }

@@ -23,7 +23,10 @@
  *    earlier (earlier onset is more likely the cause).
  * 5. pathFactor (anomaly traversal): 0.5 for services not reachable from an alerted
  *    service through anomalous callees (they cannot explain the alert through a chain
- *    of degraded calls; this includes services outside its dependency scope).
+ *    of degraded calls; this includes services outside its dependency scope). Edges
+ *    the caller does not wait on are not followed, here nor in the walk of 6: a callee
+ *    that got ten times slower than its caller (notWaitedOn), or one slower per request
+ *    whose requests took under half its caller's extra time (shortOfCallerTime).
  * 5b. sharedCallers: a caller most of whose callees (two at least) slowed together is
  *    at least as anomalous as the second-strongest of them (what they share is the caller).
  * 6. personalizedPageRank on the call graph (walks from a caller to its anomalous
@@ -637,6 +640,34 @@ export function notWaitedOn(evidence: readonly SourceEvidence[], graph: Graph): 
   return out;
 }
 
+/**
+ * Call edges whose callee cannot have cost its caller most of the time the caller lost,
+ * where both measure average latency and requests (SourceEvidence.extraTime: requests ×
+ * average rise, the extra time their requests took). The callee got slower per request
+ * than its caller, so a caller waiting on it for each of its requests would have slowed
+ * at least as much; yet the extra time of all the callee's requests is under
+ * COVERED_SHARE of its caller's. The caller waits on it for a sliver of its requests, if
+ * at all (a workflow it starts): most of the caller's slowness is elsewhere, and is not
+ * traced down that edge. Only callers with a latency rise among the findings (the
+ * alerted symptom, after focusOnSymptom). Keys are `caller → callee`.
+ */
+export function shortOfCallerTime(evidence: readonly SourceEvidence[], graph: Graph): Set<string> {
+  const extra = new Map<string, { requests: number; seconds: number }>();
+  for (const ev of evidence) for (const [svc, x] of Object.entries(ev.extraTime ?? {})) extra.set(svc, x);
+  const slow = addedLatency(evidence);
+  const out = new Set<string>();
+  for (const caller of graph.nodes) {
+    const mine = extra.get(caller);
+    if (!slow.has(caller) || !mine || !(mine.seconds > 0) || !(mine.requests > 0)) continue;
+    for (const callee of graph.callees.get(caller) ?? []) {
+      const theirs = extra.get(callee);
+      if (!theirs || !(theirs.requests > 0)) continue;
+      if (theirs.seconds / theirs.requests > mine.seconds / mine.requests && theirs.seconds < COVERED_SHARE * mine.seconds) out.add(`${caller} → ${callee}`);
+    }
+  }
+  return out;
+}
+
 export function rankCandidates(input: RankingInput): Candidate[] {
   const { alertedServices } = input;
   const graph = buildGraph(input.topology, input.evidence);
@@ -677,7 +708,9 @@ export function rankCandidates(input: RankingInput): Candidate[] {
   };
   const alertedKnown = alertedServices.filter((s) => graph.nodes.includes(s));
   const scope = alertedKnown.length > 0 ? dependencyScope(graph, alertedKnown) : null;
-  const async = notWaitedOn(evidence, graph);
+  const tenfold = notWaitedOn(evidence, graph);
+  const short = shortOfCallerTime(evidence, graph);
+  const async = new Set([...tenfold, ...short]);
   const waitedGraph = withoutEdges(graph, async);
   const reach = alertedKnown.length > 0 ? anomalousReach(waitedGraph, alertedKnown, anomaly) : null;
   // The walk follows explanations of kind, not of time: onsets in coarse or sampled data are
@@ -754,7 +787,12 @@ export function rankCandidates(input: RankingInput): Candidate[] {
     } else if ((graph.callees.get(svc) ?? []).length > 0 && prop.healthyCallees.length > 0) {
       reasons.push(`callees ${prop.healthyCallees.join(', ')} show no anomaly`);
     }
-    const notWaited = (graph.callers.get(svc) ?? []).filter((c) => async.has(`${c} → ${svc}`));
+    const notWaited = (graph.callers.get(svc) ?? []).filter((c) => tenfold.has(`${c} → ${svc}`));
+    const sliver = (graph.callers.get(svc) ?? []).filter((c) => short.has(`${c} → ${svc}`) && !tenfold.has(`${c} → ${svc}`));
+    if (sliver.length > 0)
+      reasons.push(
+        `${svc} got slower per request than its caller(s) ${sliver.join(', ')}, yet all its requests took less than ${Math.round(100 * COVERED_SHARE)}% of the extra time theirs did: they did not wait on it for most of their slowness`,
+      );
     if (notWaited.length > 0)
       reasons.push(`${svc}'s latency rose ${NOT_WAITED_RATIO}× more than that of its caller(s) ${notWaited.join(', ')}: they do not wait on it, so their slowness is not its doing`);
     const waited = lifted.get(svc);

@@ -78,8 +78,8 @@ const ANALYSES = ['analyzeMetrics', 'analyzeLogs', 'analyzeTraces', 'analyzeTopo
 const SOURCE_OF: Record<(typeof ANALYSES)[number], SourceEvidence['source']> = { analyzeMetrics: 'metrics', analyzeLogs: 'logs', analyzeTraces: 'traces', analyzeTopology: 'topology' };
 
 function stripTopology(e: SourceEvidence): SourceEvidence {
-  const { source, status, error, findings, ref, digest, stats } = e;
-  return { source, status, findings, stats: stats ?? {}, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}) };
+  const { source, status, error, findings, ref, digest, stats, extraTime } = e;
+  return { source, status, findings, stats: stats ?? {}, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}), ...(extraTime ? { extraTime } : {}) };
 }
 
 /** Reads the last diagnosis round of an IncidentWorkflow history. */

@@ -42,6 +42,12 @@ export const SourceEvidence = z.object({
   /** SHA-256 of the raw data, so a report reader can check the reference. */
   digest: z.string().optional(),
   stats: z.record(z.string(), z.number()).default({}),
+  /**
+   * Metrics: per service, the requests it served during the incident window and the time
+   * they took beyond its usual average (Σ requests × (average latency − reference average),
+   * seconds), where average latency and request counts are both measured.
+   */
+  extraTime: z.record(z.string(), z.object({ requests: z.number(), seconds: z.number() })).optional(),
 });
 export type SourceEvidence = z.infer<typeof SourceEvidence>;
 
