@@ -26,7 +26,7 @@
  *     as in the configuration; 0 = off: every batch waits for its group).
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
  * Profiling: --phases (storm,ingest,update,signal), --no-correlation, --worker '<json>',
- * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1.
+ * BENCH_DEBUG=1, VIGIL_DEBUG_CORRELATOR=1, BENCH_PROF_INGEST=<dir>.
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
