@@ -111,12 +111,33 @@ export async function incidentResult(client: Client, incidentId: string, timeout
     return await Promise.race([
       client.workflow.getHandle(incidentId).result() as Promise<IncidentStatus>,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`incident ${incidentId} did not finish within 5 minutes`)), 300_000);
+        timer = setTimeout(() => void stuckAt(client, incidentId).then((where) => reject(new Error(`incident ${incidentId} did not finish within 5 minutes; ${where}`))), 300_000);
       }),
     ]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Where a stuck incident waits: its stage, checkpoint, outcome and last timeline notes, and what Temporal has pending. */
+async function stuckAt(client: Client, incidentId: string): Promise<string> {
+  const handle = client.workflow.getHandle(incidentId);
+  const parts: string[] = [];
+  try {
+    const s = await handle.query(statusQuery);
+    parts.push(`stage ${s.stage}, outcome ${s.outcome ?? '-'}, checkpoint ${JSON.stringify(s.checkpoint ?? null)}`, `timeline: ${s.timeline.slice(-6).map((t) => t.note).join(' | ')}`);
+  } catch (err) {
+    parts.push(`status query failed: ${(err as Error).message}`);
+  }
+  try {
+    const d = await handle.describe();
+    const raw = d.raw;
+    parts.push(`pending activities: ${(raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`).join('; ') || 'none'}`);
+    parts.push(`pending children: ${(raw.pendingChildren ?? []).map((c) => c.workflowId).join(', ') || 'none'}`);
+  } catch (err) {
+    parts.push(`describe failed: ${(err as Error).message}`);
+  }
+  return parts.join('; ');
 }
 
 /** Polls the status query until `predicate` holds (or fails after `timeoutMs`). */
