@@ -528,12 +528,15 @@ try {
    * Two untimed batches to each of the 400 groups a path uses, through the path itself
    * (ingest asks for a group's routing lease from its second batch within the lease).
    */
-  const warm = async (name: string, job: (i: number) => Promise<number>) => {
-    const t = Date.now();
-    const ids = Array.from({ length: 800 }, (_, i) => i);
+  /** Sends the batches `ids`, CONCURRENCY at a time, untimed. */
+  const sendAll = async (ids: number[], job: (i: number) => Promise<number>) => {
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       for (let i = ids.shift(); i !== undefined; i = ids.shift()) await job(i);
     }));
+  };
+  const warm = async (name: string, job: (i: number) => Promise<number>) => {
+    const t = Date.now();
+    await sendAll(Array.from({ length: 800 }, (_, i) => i), job);
     log(`  (${name}: warmed 400 groups, 2 batches each, in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
   };
   const jobs: Record<'ingest' | 'update' | 'signal', (i: number) => Promise<number>> = {
@@ -609,10 +612,7 @@ try {
   const settleLeases = async () => {
     for (let pass = 1; pass <= 4; pass++) {
       const before = await tpIngest.batchesVia();
-      const ids = Array.from({ length: 400 }, () => next.ingest++);
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = ids.shift(); i !== undefined; i = ids.shift()) await jobs.ingest(i);
-      }));
+      await sendAll(Array.from({ length: 400 }, () => next.ingest++), jobs.ingest);
       const leased = (await tpIngest.batchesVia()).lease - before.lease;
       await drain('ingest');
       log(`  (ingest: lease pass ${pass}: ${leased} of 400 batches answered from a lease)`);

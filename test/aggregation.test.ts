@@ -30,6 +30,11 @@ async function keepIncidentsOpen(h: AggregationHarness): Promise<string> {
   return new Date((startedAt + 15) * 1000).toISOString();
 }
 
+/** Critical HighErrorRate alerts of frontend instance `fe-<i>`, starting at `startsAt`. */
+function highErrorRate(startsAt: string): (i: number) => AmAlert {
+  return (i) => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
+}
+
 void test('a redelivered webhook changes nothing, and after its incident closed (auto-resolved) still opens none', async () => {
   const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 2 });
   try {
@@ -213,7 +218,7 @@ void test('late alerts reach the open incident batched per group_interval', asyn
   try {
     const startsAt = await keepIncidentsOpen(h);
     const key = h.key('alertname="HighErrorRate"');
-    const mk = (i: number): AmAlert => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
+    const mk = highErrorRate(startsAt);
     const first = await h.post(amWebhook(key, [mk(0)]));
     const id = first.body.incidents[0]?.id ?? '';
     await h.waitIncident(id, (s) => s.alerts.length === 1, 'the incident to open');
@@ -370,7 +375,7 @@ void test('alerts queued for the next flush when the pipeline ends reach the inc
   try {
     const startsAt = await keepIncidentsOpen(h);
     const key = h.key('alertname="HighErrorRate"');
-    const mk = (i: number): AmAlert => ({ labels: { alertname: 'HighErrorRate', service: 'frontend', instance: `fe-${i}`, severity: 'critical' }, startsAt });
+    const mk = highErrorRate(startsAt);
     const x = (await h.post(amWebhook(key, [mk(0)]))).body.incidents[0]?.id ?? '';
     await h.waitIncident(x, (s) => s.stage === 'checkpoint', 'the incident to wait for the incident commander', 60_000);
     const late = await h.post(amWebhook(key, [mk(1)]));

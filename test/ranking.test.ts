@@ -282,20 +282,22 @@ void test('a callee whose latency rise covers its caller\'s is the cause, howeve
   assert.equal(rankCandidates({ evidence: own, topology, alertedServices: ['site'], incidentStart: T0 })[0]?.service, 'search');
 });
 
+/** A latency finding of `service` a minute into the incident: its usual and its incident level, in seconds. */
+const latencyAt = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
+  ...metric(service, indicator, score, T0 + 60),
+  baseline,
+  level,
+});
+
 void test('a callee that got ten times slower than its caller is not waited on: the caller\'s slowness is not traced down that edge', () => {
   // site got 0.2 s slower; the workflow it starts got 2.7 s slower (asynchronous), payment 0.2 s (waited on).
   const topology = topo([['site', 'workflow'], ['workflow', 'step'], ['site', 'payment']]);
-  const lat = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
-    ...metric(service, indicator, score, T0 + 60),
-    baseline,
-    level,
-  });
   const evidence = [
     metrics([
-      lat('site', 'latency_p90_seconds', 30, 0.26, 0.49),
-      lat('workflow', 'latency_p50_seconds', 25, 1.24, 3.98),
-      lat('step', 'latency_p50_seconds', 51, 0.38, 2.96),
-      lat('payment', 'latency_p50_seconds', 32, 0.2, 0.43),
+      latencyAt('site', 'latency_p90_seconds', 30, 0.26, 0.49),
+      latencyAt('workflow', 'latency_p50_seconds', 25, 1.24, 3.98),
+      latencyAt('step', 'latency_p50_seconds', 51, 0.38, 2.96),
+      latencyAt('payment', 'latency_p50_seconds', 32, 0.2, 0.43),
     ]),
   ];
   const async = notWaitedOn(evidence, buildGraph(topology, evidence));
@@ -310,16 +312,11 @@ void test('a callee whose requests took under half the extra time its caller\'s 
   // site lost 260 request-seconds (2259 requests, +0.12 s each). The workflow it starts got
   // +1.2 s slower per execution but ran 84 of them: 104 s. payment: +0.56 s on 666 requests, 373 s.
   const topology = topo([['site', 'workflow'], ['workflow', 'step'], ['site', 'payment']]);
-  const lat = (service: string, indicator: string, score: number, baseline: number, level: number): Finding => ({
-    ...metric(service, indicator, score, T0 + 60),
-    baseline,
-    level,
-  });
   const findings = [
-    lat('site', 'latency_p90_seconds', 356, 0.25, 1.26),
-    lat('workflow', 'latency_p50_seconds', 491, 0.67, 3.95),
-    lat('step', 'latency_p95_seconds', 831, 0.5, 4.6),
-    lat('payment', 'latency_p50_seconds', 559, 0.18, 1.15),
+    latencyAt('site', 'latency_p90_seconds', 356, 0.25, 1.26),
+    latencyAt('workflow', 'latency_p50_seconds', 491, 0.67, 3.95),
+    latencyAt('step', 'latency_p95_seconds', 831, 0.5, 4.6),
+    latencyAt('payment', 'latency_p50_seconds', 559, 0.18, 1.15),
   ];
   const extraTime = {
     site: { requests: 2259, seconds: 261 },

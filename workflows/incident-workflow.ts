@@ -30,7 +30,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { authorizeDecision, autonomyFor, checkpointFor } from '../src/policy/checkpoint-rules.js';
 import { alertService, alertSeverity, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
-import type { SourceEvidence, TopologyEvidence } from '../src/schemas/evidence.js';
+import { statusEvidence, type SourceEvidence, type TopologyEvidence } from '../src/schemas/evidence.js';
 import type {
   Decision,
   IncidentContext,
@@ -274,7 +274,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     });
     const topologyResult = settled[3];
     const topology: Topology | null = topologyResult?.status === 'fulfilled' ? (topologyResult.value as TopologyEvidence).topology : null;
-    status.evidence = evidence.map(stripTopology);
+    status.evidence = evidence.map(statusEvidence);
     status.topologyServices = topology ? topology.services.map((s) => s.name) : [];
     status.missingSources = evidence.filter((e) => e.status === 'missing').map((e) => `${e.source}: ${e.error ?? 'unavailable'}`);
 
@@ -701,13 +701,6 @@ function titleOf(alerts: Alert[]): string {
   const name = first.labels['alertname'] ?? 'alert';
   const svc = alertService(first);
   return `${name}${svc ? ` on ${svc}` : ''}${alerts.length > 1 ? ` (+${alerts.length - 1} more)` : ''}`;
-}
-
-function stripTopology(e: SourceEvidence): SourceEvidence {
-  // The topology graph itself goes to ranking; the status keeps the findings (and the metrics'
-  // small per-service extra time, which ranking weighs call edges by).
-  const { source, status, error, findings, ref, digest, stats, extraTime } = e;
-  return { source, status, findings, stats, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}), ...(extraTime ? { extraTime } : {}) };
 }
 
 /** An alert lifecycle: a fingerprint that fires again later is a new one. */

@@ -57,8 +57,8 @@ export interface DeliveryOptions {
 /** The group's records: incidents, where each alert went, suppressions. */
 export const groupStatusQuery = defineQuery<GroupStatus>('group-status');
 
-/** The group's routing lease now (src/aggregation/routing-lease.ts); null when it has no current incident. */
-export const routingLeaseQuery = defineQuery<RoutingLease | null>('routing-lease');
+/** The group's routing lease now (src/aggregation/routing-lease.ts); its incident is null when it has no current one. */
+export const routingLeaseQuery = defineQuery<RoutingLease>('routing-lease');
 
 /** An incident tells its group (its parent, or a group that merged into it) that it closed. */
 export const incidentClosedSignal = defineSignal<[IncidentClosed]>('incident-closed');

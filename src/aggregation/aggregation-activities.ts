@@ -11,28 +11,13 @@ import type { ToolGate } from '../mcp/tool-gate.js';
 import type { ClientCalls } from '../temporal/client-calls.js';
 import type { Topology } from '../schemas/telemetry.js';
 import { ALERT_CORRELATOR_WORKFLOW, correlateUpdate } from '../../workflows/messages.js';
-import { linksFor, type CorrelateRequest, type CorrelateResponse } from './correlation.js';
+import { correlatorIdFor, correlatorTaskQueueFor, linksFor, type CorrelateRequest, type CorrelateResponse } from './correlation.js';
 
 /** One correlator update may take this long before its requests fail (and their activities retry). */
 const SEND_TIMEOUT_MS = 8_000;
 
 /** How long a topology read serves later correlations. */
 const TOPOLOGY_TTL_MS = 30_000;
-
-/** The correlator of a task queue (tests run many queues on one namespace). */
-export function correlatorIdFor(taskQueue: string): string {
-  return `vigil-alert-correlator-${taskQueue}`;
-}
-
-/**
- * The task queue the correlator of `taskQueue` runs on: its own, polled by a worker of its
- * own beside each vigil worker (src/worker/create-worker.ts), so its workflow tasks never
- * wait behind the alert groups' backlog. (A correlator started before it had one keeps
- * the queue it started on; every vigil worker polls that one too.)
- */
-export function correlatorTaskQueueFor(taskQueue: string): string {
-  return `${taskQueue}-correlator`;
-}
 
 export interface AggregationActivityDeps {
   client: Client;

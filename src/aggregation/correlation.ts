@@ -11,6 +11,21 @@ import type { Topology } from '../schemas/telemetry.js';
 import { compileRules, equalKey, findInhibitor, labelNamesOf, matchesAll, type CompiledRule, type Inhibition, type LabelledAlert } from './matchers.js';
 import type { InhibitRule } from './settings.js';
 
+/** The correlator of a task queue (tests run many queues on one namespace). */
+export function correlatorIdFor(taskQueue: string): string {
+  return `vigil-alert-correlator-${taskQueue}`;
+}
+
+/**
+ * The task queue the correlator of `taskQueue` runs on: its own, polled by a worker of its
+ * own beside each vigil worker (src/worker/create-worker.ts), so its workflow tasks never
+ * wait behind the alert groups' backlog. (A correlator started before it had one keeps
+ * the queue it started on; every vigil worker polls that one too.)
+ */
+export function correlatorTaskQueueFor(taskQueue: string): string {
+  return `${taskQueue}-correlator`;
+}
+
 /** "payment calls payments-db": `service` is the candidate's, `other` the linked one. */
 export interface ServiceLink {
   service: string;

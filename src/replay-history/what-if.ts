@@ -18,7 +18,7 @@ import { rerankWithHypotheses } from '../hypothesis/rerank.js';
 import type { Runbook } from '../knowledge/runbooks.js';
 import { alertSeverity, highestSeverity, type Alert, type Severity } from '../schemas/alert.js';
 import type { ServiceState } from '../schemas/capabilities.js';
-import type { Candidate, SourceEvidence, TopologyEvidence } from '../schemas/evidence.js';
+import { statusEvidence, type Candidate, type SourceEvidence, type TopologyEvidence } from '../schemas/evidence.js';
 import type { History as IncidentHistory, Hypothesis, IncidentInput, Inference, RemediationPlan } from '../schemas/incident.js';
 import type { Policy } from '../schemas/policy.js';
 import type { Topology } from '../schemas/telemetry.js';
@@ -76,11 +76,6 @@ interface Recorded {
 
 const ANALYSES = ['analyzeMetrics', 'analyzeLogs', 'analyzeTraces', 'analyzeTopology'] as const;
 const SOURCE_OF: Record<(typeof ANALYSES)[number], SourceEvidence['source']> = { analyzeMetrics: 'metrics', analyzeLogs: 'logs', analyzeTraces: 'traces', analyzeTopology: 'topology' };
-
-function stripTopology(e: SourceEvidence): SourceEvidence {
-  const { source, status, error, findings, ref, digest, stats, extraTime } = e;
-  return { source, status, findings, stats: stats ?? {}, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}), ...(extraTime ? { extraTime } : {}) };
-}
 
 /** Reads the last diagnosis round of an IncidentWorkflow history. */
 function readRecorded(history: History): Recorded {
@@ -223,7 +218,7 @@ export function whatIf(history: History, opts: { policy?: Policy; runbooks: Runb
   if (rec.hypotheses.length) notes.push(`the sub-agents' recorded verdicts (${rec.hypotheses.map((h) => `${h.service} ${h.verdict}`).join(', ')}) re-rank the new ranking; services they did not investigate keep their scores`);
 
   const firing = rec.alerts.filter((a) => a.status === 'firing');
-  const evidence = rec.evidence.map(stripTopology);
+  const evidence = rec.evidence.map(statusEvidence);
   let candidates = rankCandidates({
     evidence,
     topology: rec.topology,

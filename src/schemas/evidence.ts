@@ -51,6 +51,16 @@ export const SourceEvidence = z.object({
 });
 export type SourceEvidence = z.infer<typeof SourceEvidence>;
 
+/**
+ * What an incident's status keeps of a source's evidence (the workflow, and the what-if
+ * replay reading it back): the findings and what ranking weighs besides them (the metrics'
+ * per-service extra time), not the topology graph itself, which goes to ranking only.
+ */
+export function statusEvidence(e: SourceEvidence): SourceEvidence {
+  const { source, status, error, findings, ref, digest, stats, extraTime } = e;
+  return { source, status, findings, stats: stats ?? {}, ...(error ? { error } : {}), ...(ref ? { ref } : {}), ...(digest ? { digest } : {}), ...(extraTime ? { extraTime } : {}) };
+}
+
 /** The topology analysis also returns the graph itself (small) for ranking. */
 export const TopologyEvidence = SourceEvidence.extend({
   topology: Topology.nullable(),

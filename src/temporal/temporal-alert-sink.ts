@@ -25,8 +25,7 @@ import { AggregationSettings, type AggregationSettingsInput } from '../aggregati
 import type { AlertGroupInput, DeliveryResult } from '../aggregation/group-state.js';
 import { compileRules } from '../aggregation/matchers.js';
 import { INHIBITION_VIEW_SECONDS, promisedIncident, type LeasePromise, type RoutingLease } from '../aggregation/routing-lease.js';
-import type { InhibitionView } from '../aggregation/correlation.js';
-import { correlatorIdFor } from '../aggregation/aggregation-activities.js';
+import { correlatorIdFor, type InhibitionView } from '../aggregation/correlation.js';
 import { ClientCalls } from './client-calls.js';
 import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, inhibitionViewQuery, routingLeaseQuery } from '../../workflows/messages.js';
 

@@ -13,7 +13,8 @@ import { KILL_SWITCH_WORKFLOW_ID, killSwitchQuery } from '../../workflows/messag
 import { createActivities } from '../../activities/index.js';
 import { createLlmProvider, loadLlmConfig } from '../llm/index.js';
 import { createAuditActivities } from '../audit/audit-activities.js';
-import { correlatorTaskQueueFor, createAggregationActivities } from '../aggregation/aggregation-activities.js';
+import { createAggregationActivities } from '../aggregation/aggregation-activities.js';
+import { correlatorTaskQueueFor } from '../aggregation/correlation.js';
 import { ClientCalls } from '../temporal/client-calls.js';
 import { openAuditStore } from '../audit/open-audit-store.js';
 import { openKnowledge } from '../knowledge/open-knowledge.js';
