@@ -333,7 +333,7 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     return { incidentId: batch.promisedIncidentId, suppressed: new Set(batch.promisedSuppressed ?? []) };
   }
 
-  /** Whether a sender has used this group's routing lease lately (only then is it worth the correlator's inhibition view). */
+  /** Whether a sender has used this group's routing lease lately (only then does the group keep lease data and hold closing incidents for it). */
   function leasing(): boolean {
     return state.leaseAskedMs !== undefined && Date.now() - state.leaseAskedMs < LEASE_INTEREST_MS;
   }
