@@ -3,12 +3,14 @@
  * run: a client, and vigil workers on their own task queues with the pre-built bundle.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../../src/config.js';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_POLICY_FILE, loadConfig } from '../../src/config.js';
+import { Policy } from '../../src/schemas/policy.js';
 import type { VigilConfig } from '../../src/schemas/config.js';
 import { createVigilWorker, type VigilWorker } from '../../src/worker/create-worker.js';
 
@@ -27,12 +29,30 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(process.env['VIGIL_TEST_TMP'] ?? tmpdir(), `${prefix}-`));
 }
 
-/** A config for one test: its own task queue and data dir. */
+let testPolicy: string | undefined;
+
+/**
+ * The dev policy without its random spot checks (`checkpoint.sampleRate` 0): the dev policy
+ * sends 5 % of incidents to a person at random, which made a test expecting an autonomous
+ * incident wait at a checkpoint now and then. A test of sampling sets the rate itself.
+ */
+export function testPolicyFile(): string {
+  if (!testPolicy) {
+    const policy = Policy.parse(parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')));
+    policy.checkpoint.sampleRate = 0;
+    testPolicy = join(tempDir('policy'), 'policy.yaml');
+    writeFileSync(testPolicy, stringify(policy));
+  }
+  return testPolicy;
+}
+
+/** A config for one test: its own task queue and data dir, the dev policy without spot checks unless it names one. */
 export function testConfig(overrides: Record<string, unknown> = {}): VigilConfig {
   return loadConfig({
     env: { TEMPORAL_ADDRESS: temporalAddress() },
     overrides: {
       dataDir: tempDir('data'),
+      policyFile: testPolicyFile(),
       ...overrides,
       temporal: { address: temporalAddress(), taskQueue: `test-${randomUUID()}`, ...((overrides['temporal'] as object) ?? {}) },
     },
