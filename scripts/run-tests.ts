@@ -2,7 +2,8 @@
  * `npm test`: type-check and lint, then start ONE Temporal dev server (the CLI found or
  * built by src/temporal/temporal-cli.ts), bundle the workflow code once, and run every
  * test file with node's test runner against that server.
- * Extra arguments select test files: `npm test -- test/simulator.test.ts`.
+ * Extra arguments select test files: `npm test -- test/simulator.test.ts`; node's own test
+ * flags pass through: `npm test -- test/aggregation.test.ts --test-name-pattern=storm`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,9 @@ function step(name: string, cmd: string, args: string[]): void {
   }
 }
 
-const selected = process.argv.slice(2);
+// `npm test -- test/x.test.ts --test-name-pattern='storm'`: node's test flags pass through.
+const selected = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const testFlags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 if (selected.length === 0 && process.env['VIGIL_SKIP_STATIC'] !== '1') {
   step('typecheck', 'npx', ['--no-install', 'tsc', '--noEmit', '-p', '.']);
   step('lint', 'npx', ['--no-install', 'eslint', '.']);
@@ -39,7 +42,7 @@ const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger:
 const bundlePath = join(work, 'workflow-bundle.js');
 writeFileSync(bundlePath, bundle.code);
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', '--test-force-exit', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', '--test-force-exit', ...testFlags, ...files], {
   stdio: 'inherit',
   env: {
     ...process.env,

@@ -430,3 +430,33 @@ void test('an incident whose pipeline ended is held while a routing lease may na
     await h.close();
   }
 });
+
+void test('a storm of 1,000 alerts for one incident opens it before group_wait ends and reaches it before group_interval; the group holds no more than that', async () => {
+  // group_wait and group_interval of an hour: only the size of the queue can hand the alerts over.
+  const h = await startAggregationHarness({ ...FAST, groupWaitSeconds: 3600, groupIntervalSeconds: 3600 });
+  try {
+    const startsAt = await keepIncidentsOpen(h);
+    const key = h.key('alertname="HighErrorRate",service="frontend"');
+    const alert = highErrorRate(startsAt);
+    let sent = 0;
+    const send = async (batches: number) => {
+      for (let b = 0; b < batches; b++) {
+        const r = await h.post(amWebhook(key, Array.from({ length: 100 }, () => alert(sent++))));
+        assert.equal(r.status, 202);
+      }
+    };
+    await send(10);
+    const id = (await h.group(key)).state.incidents[0]?.id ?? '';
+    const opened = await h.waitIncident(id, (s) => s.alerts.length >= 1000, 'the incident to open with the first 1,000 alerts', 60_000);
+    assert.ok(opened.timeline.some((t) => /before group_wait 3600s ended: \d+ alerts were waiting/.test(t.note)), 'the timeline says why it opened early');
+    await send(10);
+    const grown = await h.waitIncident(id, (s) => s.alerts.length >= 2000, 'the next 1,000 alerts without waiting for group_interval', 60_000);
+    assert.ok(grown.alerts.length <= sent);
+    const g = await h.group(key);
+    assert.equal(g.state.incidents.length, 1, 'still one incident');
+    assert.ok((g.state.incidents[0]?.queue.length ?? 0) < 1000, 'the group holds less than 1,000 whole alerts for it');
+    assert.equal(Object.values(g.state.alerts).filter((a) => a.incidentId === id).length, sent, 'every alert recorded as routed to it');
+  } finally {
+    await h.close();
+  }
+});

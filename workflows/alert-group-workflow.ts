@@ -6,7 +6,10 @@
  * Alertmanager semantics: an incident id is assigned when the first new firing alert
  * arrives, the incident workflow is started (a child, ParentClosePolicy ABANDON, with its
  * own group wait 0) when `group_wait` is over; late alerts and resolutions reach it in
- * batches at most every `group_interval`. Dedup is by alert lifecycle (fingerprint +
+ * batches at most every `group_interval`. A queue that reaches MAX_QUEUED_ALERTS goes at
+ * once (the incident opens, or its batch is flushed, early), so a storm that pours
+ * thousands of alerts into one incident neither waits hours for 200-alert flushes nor
+ * outgrows the state a status query answers and continue-as-new carries. Dedup is by alert lifecycle (fingerprint +
  * startsAt): a redelivery changes nothing, even after the incident closed; a later firing
  * of the fingerprint opens a new incident. Inhibition rules, flapping suppression and
  * topology-linked merging (through the correlator workflow) decide before an incident
@@ -87,6 +90,15 @@ const correlating = proxyActivities<AggregationActivities>(correlation);
 
 /** At most this many alerts go in one start input or signal (payloads stay far under 2 MiB). */
 const MAX_ALERTS_PER_MESSAGE = 200;
+/**
+ * An incident's queue (alerts waiting for group_wait or group_interval) this long is handed
+ * over at once, in messages of MAX_ALERTS_PER_MESSAGE: the group state, which its status
+ * query answers and continue-as-new carries, keeps at most this many whole alerts per
+ * incident (~0.5 MB at a storm's label sets) instead of every alert of a storm.
+ */
+const MAX_QUEUED_ALERTS = 1000;
+/** Groups running since before MAX_QUEUED_ALERTS flushed 200 alerts per group_interval and opened incidents only after group_wait; they replay that way. */
+const BOUNDED_QUEUE_PATCH = 'bounded-incident-queue';
 /** Delivery ids remembered for the fast duplicate path. */
 const KEEP_DELIVERY_IDS = 256;
 /** Settings changes remembered in the group's records. */
@@ -231,8 +243,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
   async function tick(): Promise<void> {
     const now = Date.now();
     for (const inc of [...state.incidents]) {
-      if (inc.state === 'pending' && (inc.openAtMs ?? 0) <= now) await startIncident(inc);
-      else if (inc.state === 'open' && inc.queue.length > 0 && (inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000 <= now) await flush(inc);
+      if (inc.state === 'pending' && ((inc.openAtMs ?? 0) <= now || queueFull(inc))) await startIncident(inc);
+      else if (inc.state === 'open' && inc.queue.length > 0 && ((inc.lastFlushMs ?? 0) + settings.groupIntervalSeconds * 1000 <= now || queueFull(inc))) await flush(inc);
       else if (inc.state === 'closing' && inc.ownerGroup === groupId && inc.releasedMs === undefined) await handOverClosing(inc, now);
       else if (inc.state === 'closing' && inc.ownerGroup !== groupId && inc.ackAtMs !== undefined && inc.ackAtMs <= now) {
         inc.ackAtMs = undefined;
@@ -540,6 +552,11 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     enqueue(inc, alerts);
   }
 
+  /** A queue that must go now, whatever group_wait or group_interval says (see MAX_QUEUED_ALERTS). */
+  function queueFull(inc: GroupIncident): boolean {
+    return inc.queue.length >= MAX_QUEUED_ALERTS && patched(BOUNDED_QUEUE_PATCH);
+  }
+
   function enqueue(inc: GroupIncident, alerts: Alert[]): void {
     for (const a of alerts) {
       const i = inc.queue.findIndex((q) => q.fingerprint === a.fingerprint);
@@ -593,7 +610,9 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
       state.counters.merged += added.length;
     }
     if (!inc.linkedGroups.includes(f.fromGroup)) inc.linkedGroups.push(f.fromGroup);
-    inc.foreign = { ...inc.foreign, ...Object.fromEntries(f.alerts.map((a) => [a.fingerprint, f.fromGroup])) };
+    // In place: a copy per forward grew quadratic with a storm's merged alerts.
+    const foreign = (inc.foreign ??= {});
+    for (const a of f.alerts) foreign[a.fingerprint] = f.fromGroup;
     inc.severity = highestSeverity([inc.severity, severityOf(f.alerts)]);
     enqueue(inc, f.alerts);
   }
@@ -835,7 +854,12 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
               aggregation: {
                 groupId,
                 severityMap,
-                notes: [`opened by alert group ${groupId} after group_wait ${settings.groupWaitSeconds}s`, ...inc.notes],
+                notes: [
+                  (inc.openAtMs ?? 0) > Date.now()
+                    ? `opened by alert group ${groupId} before group_wait ${settings.groupWaitSeconds}s ended: ${inc.queue.length} alerts were waiting (a group holds at most ${MAX_QUEUED_ALERTS} for an incident)`
+                    : `opened by alert group ${groupId} after group_wait ${settings.groupWaitSeconds}s`,
+                  ...inc.notes,
+                ],
                 closeHoldSeconds: settings.routingLeaseSeconds + LEASE_CLOCK_MARGIN_MS / 1000 + CLOSE_HOLD_SLACK_SECONDS,
               },
             },
@@ -848,6 +872,8 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
         inc.lastFlushMs = inc.openedMs;
         inc.queue = inc.queue.slice(alerts.length);
         inc.notes = [];
+        // The rest of a queue that outgrew one start input follows at once (see MAX_QUEUED_ALERTS).
+        if (inc.queue.length > 0 && patched(BOUNDED_QUEUE_PATCH)) await flush(inc);
         const id = inc.id;
         // In this run the child's result tells of its end even if it failed or was terminated;
         // across continue-as-new the incident's own signal does.
@@ -878,24 +904,29 @@ export async function AlertGroupWorkflow(input: AlertGroupInput): Promise<GroupS
     return state.incidents.find((i) => i.id === id && i.state !== 'closed');
   }
 
+  /** Hands the incident its queue: the whole queue in messages of MAX_ALERTS_PER_MESSAGE (before BOUNDED_QUEUE_PATCH: one message). */
   async function flush(inc: GroupIncident): Promise<void> {
-    const alerts = inc.queue.slice(0, MAX_ALERTS_PER_MESSAGE);
-    const note = inc.notes.length > 0 ? inc.notes.join('; ') : undefined;
-    state.flushSeq++;
-    try {
-      await getExternalWorkflowHandle(inc.id).signal(alertsSignal, {
-        groupKey: input.groupKey,
-        deliveryId: `${groupId}/flush-${state.flushSeq}`,
-        alerts,
-        ...(note ? { note } : {}),
-      });
-      inc.queue = inc.queue.slice(alerts.length);
-      inc.notes = [];
-      inc.lastFlushMs = Date.now();
-    } catch (err) {
-      log.info('incident gone before a flush', { groupId, incidentId: inc.id, error: failureMessage(err) });
-      await markClosed(inc, 'closed');
-    }
+    const whole = inc.queue.length > MAX_ALERTS_PER_MESSAGE && patched(BOUNDED_QUEUE_PATCH);
+    do {
+      const alerts = inc.queue.slice(0, MAX_ALERTS_PER_MESSAGE);
+      const note = inc.notes.length > 0 ? inc.notes.join('; ') : undefined;
+      state.flushSeq++;
+      try {
+        await getExternalWorkflowHandle(inc.id).signal(alertsSignal, {
+          groupKey: input.groupKey,
+          deliveryId: `${groupId}/flush-${state.flushSeq}`,
+          alerts,
+          ...(note ? { note } : {}),
+        });
+        inc.queue = inc.queue.slice(alerts.length);
+        inc.notes = [];
+        inc.lastFlushMs = Date.now();
+      } catch (err) {
+        log.info('incident gone before a flush', { groupId, incidentId: inc.id, error: failureMessage(err) });
+        await markClosed(inc, 'closed');
+        return;
+      }
+    } while (whole && inc.queue.length > 0);
   }
 
   function severityOf(alerts: Alert[]) {
