@@ -20,8 +20,13 @@
  *     is timed on further batches to them: the steady state of a storm, where a group's
  *     first webhooks are the exception. Each path starts from an idle worker (every batch
  *     handed over before was taken by its group), so none meets another's backlog; the
- *     time the worker took to catch up after each is printed. --rounds N (N > 1) alternates
- *     ingest and signalWithStart in N short rounds (A B B A) instead.
+ *     time the worker took to catch up after each is printed. Ingest and signalWithStart
+ *     alternate in --rounds N short rounds (default 4: A B B A, --throughput-seconds split
+ *     between them), each from an idle worker, each ingest round with its groups' leases
+ *     held (an untimed pass first); --rounds 1 times each once. The CPU each process used
+ *     per batch in the timed windows is printed (Linux /proc): the ratio moves with the
+ *     machine, the CPU per batch much less. Topology merge is off in this phase (the storm
+ *     measures it), so no incident opens and competes with the measurement.
  *     `--lease-seconds N` sets ingest's routing lease (ingest.routingLeaseSeconds, default
  *     as in the configuration; 0 = off: every batch waits for its group).
  * Prints a Markdown block for BENCHMARKS.md. Bounded: every wait has a deadline.
@@ -30,7 +35,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,9 +62,9 @@ const { values: args } = parseArgs({
     alerts: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '60' },
     services: { type: 'string', default: '50' },
-    'throughput-seconds': { type: 'string', default: '15' },
+    'throughput-seconds': { type: 'string', default: '20' },
     /** Ingest and bare signalWithStart alternate in this many rounds (throughput-seconds split between them). */
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '32' },
     seed: { type: 'string', default: '42' },
     /** Comma-separated: storm, ingest, update, signal (profiling runs pick a subset). */
@@ -199,14 +204,42 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 };
 
-async function withDeadline<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+async function withDeadline<T>(what: string, ms: number, fn: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; undefined elsewhere or once it is gone). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces): state is the 3rd field, utime the 14th, stime the 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The dev server's process: the Temporal CLI whose command line names its gRPC port (the SDK's core spawns it, so Node has no handle on it). */
+function devServerPid(address: string): number | undefined {
+  const port = address.split(':').pop() ?? '';
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('start-dev') && argv.includes(port)) return Number(d);
+    }
+  } catch {
+    // not Linux: CPU is not accounted
+  }
+  return undefined;
 }
 
 /** Closed loop: `concurrency` workers take jobs until `seconds` pass; returns alerts/s. */
@@ -270,7 +303,7 @@ const lat = (r: { p50: number; p99: number; max: number } | undefined) => (r ? `
 const ratio = (a: { alertsPerSecond: number } | undefined, b: { alertsPerSecond: number } | undefined) => (a && b ? (a.alertsPerSecond / b.alertsPerSecond).toFixed(2) : 'n/a');
 
 /** `vigil ingest` as its own process with a configuration file; its URL from its first line, its batch counts from /metrics. */
-async function startIngestProcess(config: Record<string, unknown>): Promise<{ url: string; batchesVia(): Promise<{ lease: number; group: number }>; close(): Promise<void> }> {
+async function startIngestProcess(config: Record<string, unknown>): Promise<{ url: string; pid: number | undefined; batchesVia(): Promise<{ lease: number; group: number }>; close(): Promise<void> }> {
   const file = join(mkdtempSync(join(tmpdir(), 'vigil-bench-config-')), 'vigil.yaml');
   writeFileSync(file, JSON.stringify(config));
   // BENCH_PROF_INGEST=<dir>: a CPU profile of the ingest process, written when it exits.
@@ -290,6 +323,7 @@ async function startIngestProcess(config: Record<string, unknown>): Promise<{ ur
   });
   return {
     url,
+    pid: child.pid,
     async batchesVia() {
       const text = await (await fetch(`${url}/metrics`)).text();
       const count = (via: string) => Number(new RegExp(`^vigil_ingest_batches_delivered_total\\{via="${via}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
@@ -492,7 +526,10 @@ try {
   // (one candidate per new group) still run on every delivery.
   log(`# throughput: ${THROUGHPUT_SECONDS}s each, concurrency ${CONCURRENCY}`);
   // Ingest runs as it is deployed: `vigil ingest` in its own process, configured by a file.
-  const tpAggregation = { ...AGGREGATION, groupWaitSeconds: 3600 };
+  // No topology merge here: merged, the 400 groups' alerts pour into a few incidents, whose
+  // queues reach the group's limit (1,000) and open them, and their diagnoses then compete
+  // with the measurement (the storm above measures merging).
+  const tpAggregation = { ...AGGREGATION, groupWaitSeconds: 3600, topologyMergeWindowSeconds: 0 };
   const tpSink = new TemporalAlertSink(client, connection, { taskQueue, aggregation: tpAggregation });
   const tpIngest = await startIngestProcess({
     dataDir: mkdtempSync(join(tmpdir(), 'vigil-bench-ingest-')),
@@ -576,27 +613,45 @@ try {
   const drain = async (name: keyof typeof jobs) => {
     const t = Date.now();
     const ids = Array.from({ length: 400 }, (_, i) => groupIdFor(batchFor(tags[name], i).batch.groupKey));
-    // Bounded: a worker that has not caught up within a minute is reported, not waited for.
-    await withDeadline(`the ${name} groups to take their batches`, 60_000, async () => {
+    // Bounded: a worker that has not caught up within five minutes is reported, not waited
+    // for (a round timed against the previous one's backlog measures the worker, not the path).
+    // Every 2 s: each check is 400 queries, which the same worker answers.
+    await withDeadline(`the ${name} groups to take their batches`, 300_000, async () => {
       let taken = 0;
       const queue = [...ids];
       await Promise.all(Array.from({ length: 16 }, async () => {
         for (let id = queue.shift(); id; id = queue.shift()) {
-          const g = await client.workflow.getHandle(id).query(groupStatusQuery);
+          const g = await client.workflow.getHandle(id).query(groupStatusQuery).catch((err: unknown) => {
+            if (process.env['BENCH_DEBUG']) log(`  (${name}: ${id} did not answer: ${(err as Error).message.slice(0, 200)})`);
+            throw err;
+          });
           taken += g.state.counters.deliveries; // after the await: concurrent readers
         }
       }));
       if (process.env['BENCH_DEBUG']) log(`  (${name}: groups took ${taken} of ${next[name]} batches)`);
       return taken >= next[name] ? true : undefined;
-    }).catch(() => log(`  (${name}: the worker had not caught up after 60 s; going on)`));
+    }, 2_000).catch(() => log(`  (${name}: the worker had not caught up after 300 s; going on)`));
     return (Date.now() - t) / 1000;
   };
   const drained: Record<string, number[]> = {};
   /** Ingest batches by who answered them, in the timed rounds only. */
   const measuredVia = { lease: 0, group: 0 };
+  /** CPU seconds used in the timed windows, by process, per path (the worker runs in this process). */
+  const serverPid = devServerPid(server.address);
+  const cpuPids = { bench: process.pid, ingest: tpIngest.pid, server: serverPid };
+  const cpu: Partial<Record<keyof typeof jobs, { bench: number; ingest: number; server: number; batches: number }>> = {};
+  const cpuNow = () => Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSecondsOf(pid) ?? NaN])) as { bench: number; ingest: number; server: number };
   const measure = async (name: keyof typeof jobs, seconds: number) => {
     const before = name === 'ingest' ? await tpIngest.batchesVia() : undefined;
-    (rounds[name] ??= []).push(await closedLoop(seconds, CONCURRENCY, () => jobs[name](next[name]++)));
+    const cpu0 = cpuNow();
+    const result = await closedLoop(seconds, CONCURRENCY, () => jobs[name](next[name]++));
+    const cpu1 = cpuNow();
+    const acc = (cpu[name] ??= { bench: 0, ingest: 0, server: 0, batches: 0 });
+    acc.bench += cpu1.bench - cpu0.bench;
+    acc.ingest += cpu1.ingest - cpu0.ingest;
+    acc.server += cpu1.server - cpu0.server;
+    acc.batches += result.took.length;
+    (rounds[name] ??= []).push(result);
     if (before) {
       const after = await tpIngest.batchesVia();
       measuredVia.lease += after.lease - before.lease;
@@ -635,9 +690,15 @@ try {
     for (const p of paired) {
       await warm(p, jobs[p]);
       await drain(p);
-      if (p === 'ingest') await settleLeases();
     }
-    for (let r = 0; r < ROUNDS; r++) for (const p of r % 2 === 0 ? paired : [...paired].reverse()) await measure(p, THROUGHPUT_SECONDS / ROUNDS);
+    // Ingest's groups last heard from it before the other path's round and the worker's
+    // catch-up (tens of seconds, about a lease): as in a storm, where a group's batches keep
+    // coming, each ingest round starts with its groups' leases held.
+    for (let r = 0; r < ROUNDS; r++)
+      for (const p of r % 2 === 0 ? paired : [...paired].reverse()) {
+        if (p === 'ingest') await settleLeases();
+        await measure(p, THROUGHPUT_SECONDS / ROUNDS);
+      }
   }
   // Update-with-start (the strict path's ceiling) after them: its warm-up is long.
   if (PHASES.has('update')) {
@@ -650,6 +711,13 @@ try {
   const viaSignal = combine(rounds.signal);
   const via = await tpIngest.batchesVia();
   log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99/max ${lat(viaIngest)} ms; rounds ${perRound(rounds.ingest)}); batches under a lease ${via.lease}, asking the group ${via.group} (warm-up included)`);
+  const cpuLine = (p: keyof typeof jobs) => {
+    const c = cpu[p];
+    if (!c || c.batches === 0) return 'not run';
+    const per = (x: number) => (Number.isFinite(x) ? ((1000 * x) / c.batches).toFixed(2) : '?');
+    return `bench+worker ${per(c.bench)} / ingest ${p === 'ingest' ? per(c.ingest) : '-'} / server ${per(c.server)}`;
+  };
+  for (const p of ['ingest', 'signal', 'update'] as const) if (cpu[p]) log(`  (${p}: CPU ms per batch in the timed windows: ${cpuLine(p)})`);
   log(`  bare update-with-start: ${rate(viaUpdate)} alerts/s (${viaUpdate?.errors ?? 0} errors, latency p50/p99/max ${lat(viaUpdate)} ms)`);
   log(`  bare signalWithStart: ${rate(viaSignal)} alerts/s (${viaSignal?.errors ?? 0} errors, latency p50/p99/max ${lat(viaSignal)} ms; rounds ${perRound(rounds.signal)})`);
   await tpIngest.close();
@@ -667,6 +735,11 @@ try {
     `| bare client signalWithStart (same workflow, fire and forget) | ${rate(viaSignal)} | ${lat(viaSignal)} | ${viaSignal?.errors ?? ''} |`,
     `| **ratio ingest / bare signalWithStart** | **${ratio(viaIngest, viaSignal)}** (goal ≥ 0.8) | | |`,
     `| ratio ingest / bare update-with-start | ${ratio(viaIngest, viaUpdate)} | | |`,
+    ...(ROUNDS > 1 && rounds.ingest && rounds.signal
+      ? ['', `Per round (ingest / signalWithStart alerts/s, in the order run): ${rounds.ingest.map((r, i) => `${r.alertsPerSecond.toFixed(0)} / ${rounds.signal?.[i]?.alertsPerSecond.toFixed(0) ?? '-'}`).join('; ')}.`]
+      : []),
+    '',
+    `CPU ms per batch in the timed windows (this process holds the senders and the worker; the Temporal dev server is its own process): ingest path ${cpuLine('ingest')}; signalWithStart ${cpuLine('signal')}${cpu.update ? `; update-with-start ${cpuLine('update')}` : ''}.`,
     '',
     `Total run time ${((Date.now() - startedAll) / 1000).toFixed(0)} s.`,
   ];
