@@ -465,6 +465,30 @@ export function createActivities(deps: ActivityDeps) {
       return { paused: true, reason: `autonomous action paused ${scope} by ${entry.by} at ${entry.at}${entry.reason ? `: ${entry.reason}` : ''}` };
     },
 
+    /**
+     * Keeps one part of an incident's alerts in the evidence store (`alerts-part-<n>`): the
+     * workflow hands a storm's alerts over in parts that each fit a payload. Idempotent.
+     */
+    async storeAlertsPart(input: { incidentId: string; part: number; alerts: Alert[] }): Promise<{ ref: string; count: number }> {
+      const stored = await keep(input.incidentId, `alerts-part-${input.part}`, input.alerts);
+      return { ref: stored.ref, count: input.alerts.length };
+    },
+
+    /**
+     * Joins the stored parts into the incident's whole alert list (`alerts.json`, arrival
+     * order), for the report to reference; returns its reference, digest and size.
+     */
+    async joinAlertsParts(input: { incidentId: string; parts: string[] }): Promise<{ ref: string; digest: string; count: number }> {
+      const all: unknown[] = [];
+      for (const ref of input.parts) {
+        const part = await deps.evidence.get(ref);
+        if (!Array.isArray(part)) throw ApplicationFailure.create({ type: 'InvalidEvidence', nonRetryable: true, message: `${ref} holds no alert list` });
+        all.push(...(part as unknown[]));
+      }
+      const stored = await keep(input.incidentId, 'alerts', all);
+      return { ...stored, count: all.length };
+    },
+
     /** Notifies the policy's webhooks; fails (and is retried) only if none could be reached. */
     async notify(input: Notification & { webhooks: WebhookTarget[] }): Promise<{ delivered: string[]; failed: { url: string; error: string }[] }> {
       const { webhooks, ...n } = input;

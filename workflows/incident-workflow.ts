@@ -22,33 +22,47 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { ACTIVITY_ALERTS_LIMIT, alertCounts, alertsPage, representativeAlerts, STATUS_ALERTS_LIMIT, statusAlerts } from '../src/alerts/bounded-alerts.js';
 import { authorizeDecision, autonomyFor, checkpointFor } from '../src/policy/checkpoint-rules.js';
 import { alertService, alertSeverity, highestSeverity, type Alert, type AlertBatch } from '../src/schemas/alert.js';
 import { statusEvidence, type SourceEvidence, type TopologyEvidence } from '../src/schemas/evidence.js';
-import type {
-  Decision,
-  IncidentContext,
-  IncidentInput,
-  IncidentStatus,
-  PreparedRelease,
-  PreparedStep,
-  RecordedDecision,
-  RemediationPlan,
-  RootCause,
-  SagaResult,
-  Stage,
+import {
+  AlertsPageRequest,
+  type AlertsPageQuery,
+  type Decision,
+  type IncidentContext,
+  type IncidentInput,
+  type IncidentStatus,
+  type PreparedRelease,
+  type PreparedStep,
+  type RecordedDecision,
+  type RemediationPlan,
+  type RootCause,
+  type SagaResult,
+  type Stage,
 } from '../src/schemas/incident.js';
 import { Role, type Policy } from '../src/schemas/policy.js';
 import type { Topology } from '../src/schemas/telemetry.js';
 import { actionProfile, analysis, compensationProfile, compute, readLocal, record } from './activity-profiles.js';
 import { failureMessage } from './failure-message.js';
-import { alertsSignal, decideSignal, decideUpdate, incidentClosedSignal, incidentClosingSignal, incidentReleaseSignal, statusQuery, type IncidentRelease } from './messages.js';
+import {
+  alertsSignal,
+  decideSignal,
+  decideUpdate,
+  incidentAlertsQuery,
+  incidentClosedSignal,
+  incidentClosingSignal,
+  incidentReleaseSignal,
+  statusQuery,
+  type IncidentRelease,
+} from './messages.js';
 import { agentOf, createEvidenceRecorder, diagnosisToolCalls } from './evidence-recorder.js';
 import { HypothesisWorkflow } from './hypothesis-workflow.js';
 import { RemediationSagaWorkflow } from './remediation-saga-workflow.js';
@@ -61,6 +75,10 @@ const recording = proxyActivities<Activities>(record);
 const EVIDENCE_ORDER = ['metrics', 'logs', 'traces', 'topology'] as const;
 /** Follow-up alerts per closing signal to the group (payloads stay far under 2 MiB). */
 const FOLLOW_UP_PER_SIGNAL = 200;
+/** Alerts per activity that writes a storm's whole alert list to the evidence store (~300 KB each). */
+const ALERTS_PER_EVIDENCE_PART = 500;
+/** Patch: a storm's whole alert list goes to the evidence store before the report (histories before it wrote the report at once). */
+const ALERTS_EVIDENCE_PATCH = 'incident-alerts-evidence';
 
 export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentStatus> {
   const info = workflowInfo();
@@ -74,6 +92,10 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     severity: 'P4',
     title: '',
     alerts: [],
+    alertsTotal: 0,
+    alertsFiring: 0,
+    alertsResolved: 0,
+    alertsBySource: {},
     evidence: [],
     missingSources: [],
     topologyServices: [],
@@ -146,6 +168,11 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     );
   };
 
+  /** Every alert of the incident, in arrival order (the status lists at most STATUS_ALERTS_LIMIT). */
+  const allAlerts = () => [...alerts.values()];
+  /** A bounded, varied selection for activity inputs (never the whole storm). */
+  const forActivity = (list: Alert[]) => representativeAlerts(list, { limit: ACTIVITY_ALERTS_LIMIT, severityMap: input.aggregation?.severityMap });
+
   const addAlerts = (list: Alert[]) => {
     let changed = false;
     for (const a of list) {
@@ -158,14 +185,22 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
     if (!changed) return;
     alertsRevision++;
-    status.alerts = [...alerts.values()];
-    status.severity = highestSeverity(status.alerts.map((a) => alertSeverity(a, input.aggregation?.severityMap)));
-    status.title = titleOf(status.alerts);
+    const all = allAlerts();
+    // The status (query answer, activity input, result) lists a bounded selection; the counts say how many.
+    status.alerts = statusAlerts(all, { severityMap: input.aggregation?.severityMap });
+    Object.assign(status, alertCounts(all));
+    status.severity = highestSeverity(all.map((a) => alertSeverity(a, input.aggregation?.severityMap)));
+    status.title = titleOf(all);
     if (status.checkpoint?.bindingDigest) status.checkpoint.bindingDigest = binding();
   };
 
   // ---- handlers first ----
   setHandler(statusQuery, () => status);
+  setHandler(incidentAlertsQuery, (request: AlertsPageQuery) => {
+    const parsed = AlertsPageRequest.safeParse(request ?? {});
+    if (!parsed.success) throw new Error(`bad incident-alerts request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+    return alertsPage(allAlerts(), parsed.data);
+  });
   setHandler(incidentReleaseSignal, (r: IncidentRelease) => {
     if (r.incidentId === input.incidentId) released = r;
   });
@@ -230,7 +265,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   if (settings.groupWaitSeconds > 0) await sleep(settings.groupWaitSeconds * 1000);
   await condition(() => alerts.size > 0);
 
-  const firing = () => status.alerts.filter((a) => a.status === 'firing');
+  const firing = () => allAlerts().filter((a) => a.status === 'firing');
   if (firing().length === 0) {
     status.outcome = 'auto-resolved';
     return finish('all alerts resolved before diagnosis');
@@ -285,7 +320,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       topology,
       alertedServices,
       incidentStart,
-      alerts: firing().map((a) => ({ labels: a.labels, annotations: a.annotations })),
+      alerts: forActivity(firing()).map((a) => ({ labels: a.labels, annotations: a.annotations })),
     });
 
     // ---- hypotheses: one sub-agent (child workflow) per leading candidate, in parallel ----
@@ -313,7 +348,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
     // ---- history ----
     enter('history', 'looking up similar incidents and runbooks');
-    status.history = await local.searchHistory({ incidentId: input.incidentId, candidates: status.candidates.slice(0, 3), alerts: status.alerts });
+    status.history = await local.searchHistory({ incidentId: input.incidentId, candidates: status.candidates.slice(0, 3), alerts: forActivity(allAlerts()) });
     // A degraded retrieval (embeddings or the knowledge store unavailable) is said in the timeline.
     for (const n of status.history.retrieval?.notes ?? []) if (n.includes('unavailable')) note(n);
 
@@ -324,7 +359,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
       candidates: status.candidates,
       evidence: status.evidence,
       history: status.history,
-      alerts: status.alerts,
+      alerts: forActivity(allAlerts()),
       topologyServices: status.topologyServices,
       confidenceThreshold: activePolicy.checkpoint.confidenceThreshold,
       ...(status.inference?.llm ? { llmTokensUsed: status.inference.llm.tokens.used } : {}),
@@ -654,6 +689,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     await Promise.all(pendingPackets);
     const followUp = await closeThroughGroup();
     enter('report', text);
+    await storeAllAlerts();
     status.report = await recording.writeReport({ status, temporal: { workflowId: info.workflowId, runId: info.runId } });
     // The report goes to the policy's webhooks too (only when some are configured).
     const rc = status.rootCause ?? status.inference?.rootCause;
@@ -672,6 +708,27 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
   }
 
   /**
+   * When the status lists only part of the alerts, the whole list goes to the evidence store
+   * (in parts that each fit a payload) and the report references it; the report itself gets
+   * the bounded status with the counts.
+   */
+  async function storeAllAlerts(): Promise<void> {
+    const all = allAlerts();
+    if (all.length <= STATUS_ALERTS_LIMIT || !patched(ALERTS_EVIDENCE_PATCH)) return;
+    try {
+      const parts: string[] = [];
+      for (let i = 0; i < all.length; i += ALERTS_PER_EVIDENCE_PART) {
+        const part = await recording.storeAlertsPart({ incidentId: input.incidentId, part: parts.length + 1, alerts: all.slice(i, i + ALERTS_PER_EVIDENCE_PART) });
+        parts.push(part.ref);
+      }
+      status.alertsEvidence = await recording.joinAlertsParts({ incidentId: input.incidentId, parts });
+      note(`${all.length} alerts: the status lists ${status.alerts.length}; all of them are in the evidence store (${status.alertsEvidence.ref})`);
+    } catch (err) {
+      note(`the whole alert list could not be stored (${failureMessage(err)}): the report lists ${status.alerts.length} of ${all.length}`);
+    }
+  }
+
+  /**
    * With closeHoldSeconds: tells the alert group this incident is closing and waits until
    * the group has handed over every alert it told a sender went here. Returns the firing
    * alerts no diagnosis round saw (they arrived later): the group opens a follow-up for them.
@@ -687,7 +744,7 @@ export async function IncidentWorkflow(input: IncidentInput): Promise<IncidentSt
     if (!told) note(`alert group ${input.aggregation.groupId} unreachable: closing without its release`);
     else if (!(await condition(() => released !== undefined, hold * 1000))) note(`alert group ${input.aggregation.groupId} did not release the incident within ${hold}s: closing`);
     else if (released?.held) note(`closing: ${released.held}`);
-    const late = status.alerts.filter((a) => a.status === 'firing' && !diagnosed.has(lifecycleOf(a)));
+    const late = allAlerts().filter((a) => a.status === 'firing' && !diagnosed.has(lifecycleOf(a)));
     if (late.length > 0) {
       note(`${late.length} alert(s) reached this incident after its diagnosis and still fire (${unique(late.map((a) => a.labels['alertname'] ?? a.fingerprint)).slice(0, 5).join(', ')}): handed back to the alert group for a follow-up incident`);
     }

@@ -117,3 +117,14 @@ export interface GroupStatus {
   settings: AggregationSettings;
   state: GroupState;
 }
+
+/* ---- an incident's alerts, paged (the status lists at most 500 of them) ---- */
+
+import type { AlertsPage, AlertsPageQuery } from '../src/schemas/incident.js';
+
+/**
+ * A page of the incident's alerts in arrival order, with the counts (`{ offset, limit }`,
+ * limit at most 500; a bad argument fails the query with the reason). Page with
+ * `nextOffset` until it is null to list every alert.
+ */
+export const incidentAlertsQuery = defineQuery<AlertsPage, [AlertsPageQuery]>('incident-alerts');

@@ -20,7 +20,8 @@ export const USAGE = `usage: vigil <command> [flags]
   simulator  run the built-in simulator alone (--stdio, or Streamable HTTP --port)
   simulate   --fault <kind> --service <name> [--severity P0..P4] [--fail-step N] [--json]
              inject a fault into the running simulator and post its alert; --list
-  incidents  list | show <id>            [--json]
+  incidents  list | show <id> | alerts <id>   [--json]
+             show lists the first 10 alerts and the counts; alerts lists every alert
   approve    <id> --as <who> [--reason ...] [--json]
   reject     <id> --as <who> [--reason ...] [--json]
   override   <id> --root-cause <service> [--indicator cpu|memory|latency|errors|db_connections|change:deploy] --as <who>

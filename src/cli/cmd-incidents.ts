@@ -1,7 +1,16 @@
-/** `vigil incidents list | show <id>`: what incidents exist and where each one stands. */
-import { INCIDENT_WORKFLOW } from '../../workflows/messages.js';
-import type { IncidentStatus } from '../schemas/incident.js';
+/** `vigil incidents list | show <id> | alerts <id>`: what incidents exist, where each one stands, and all its alerts. */
+import type { Client } from '@temporalio/client';
+import { INCIDENT_WORKFLOW, incidentAlertsQuery } from '../../workflows/messages.js';
+import type { Alert } from '../schemas/alert.js';
+import type { AlertsPage, IncidentStatus } from '../schemas/incident.js';
 import { CliError, connectClient, incidentStatus, int, print, resolveConfig } from './cli-common.js';
+
+/** Alerts `incidents show` prints (the status holds up to 500; `incidents alerts` lists all). */
+const SHOWN_ALERTS = 10;
+
+function alertLine(a: Alert): string {
+  return `${a.status.padEnd(8)} ${a.labels['alertname'] ?? 'alert'} on ${a.labels['service'] ?? a.labels['job'] ?? '?'} since ${a.startsAt}  [${a.fingerprint}]`;
+}
 
 function oneLine(s: IncidentStatus): string {
   const rc = s.inference?.rootCause?.service ?? '?';
@@ -20,6 +29,12 @@ export function describeIncident(s: IncidentStatus): string {
   }
   for (const r of s.releases ?? []) lines.push(`  released ${r.stepId} (${r.handle}) without a commit: ${r.status}: ${r.reason}`);
   if (s.missingSources.length) lines.push(`missing evidence: ${s.missingSources.join(', ')}`);
+  const total = s.alertsTotal ?? s.alerts.length;
+  const shown = s.alerts.slice(0, SHOWN_ALERTS);
+  const counts = s.alertsFiring !== undefined && s.alertsResolved !== undefined ? ` (${s.alertsFiring} firing, ${s.alertsResolved} resolved)` : '';
+  const more = shown.length < total ? `, showing ${shown.length} of ${total}: \`vigil incidents alerts ${s.incidentId}\` lists all` : '';
+  lines.push(`alerts: ${total}${counts}${more}`);
+  for (const a of shown) lines.push(`  ${alertLine(a)}`);
   lines.push('candidates:');
   s.candidates.slice(0, 5).forEach((c, i) => lines.push(`  ${i + 1}. ${c.service} ${c.score.toFixed(3)} ${c.indicator ?? ''}`));
   lines.push('timeline:');
@@ -40,6 +55,13 @@ export async function runIncidents(v: Record<string, string | boolean | undefine
       print(s, asJson, () => describeIncident(s));
       return 0;
     }
+    if (sub === 'alerts') {
+      if (!id) throw new CliError('incidents alerts needs an incident id', 2, true);
+      const all = await allAlerts(client, id);
+      // Thousands of alerts: wait until stdout has taken them (bin/vigil.js exits right after).
+      await writeFlushed(asJson ? `${JSON.stringify(all, null, 2)}\n` : `${all.length ? all.map(alertLine).join('\n') : 'no alerts'}\n`);
+      return 0;
+    }
     if (sub !== undefined && sub !== 'list') throw new CliError(`unknown incidents subcommand "${sub}"`, 2, true);
     const limit = int(v['limit'], 'limit') ?? 20;
     const out: IncidentStatus[] = [];
@@ -56,4 +78,22 @@ export async function runIncidents(v: Record<string, string | boolean | undefine
   } finally {
     await connection.close();
   }
+}
+
+/** Every alert of the incident, in arrival order, paging through the `incident-alerts` query. */
+export async function allAlerts(client: Client, id: string): Promise<Alert[]> {
+  await incidentStatus(client, id); // an unknown incident is a clear error
+  const handle = client.workflow.getHandle(id);
+  const out: Alert[] = [];
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const page: AlertsPage = await handle.query(incidentAlertsQuery, { offset, limit: 500 });
+    out.push(...page.alerts);
+    offset = page.nextOffset;
+  }
+  return out;
+}
+
+function writeFlushed(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 }

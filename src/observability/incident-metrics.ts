@@ -131,8 +131,14 @@ export class IncidentMetrics {
     const m = this.m;
     const sev = { severity: s.severity };
     m.closed.inc({ severity: s.severity, source: s.source, outcome: s.outcome });
-    for (const a of status.alerts) m.alerts.inc({ source: a.source });
-    for (const a of status.alerts.slice(1)) m.merged.inc({ source: a.source });
+    // The status lists at most 500 alerts; its per-source counts cover all of them (absent in older statuses).
+    const bySource = status.alertsBySource ?? countBySource(status.alerts);
+    const opener = status.alerts[0]?.source;
+    for (const [source, n] of Object.entries(bySource)) {
+      m.alerts.inc({ source }, n);
+      const merged = source === opener ? n - 1 : n;
+      if (merged > 0) m.merged.inc({ source }, merged);
+    }
     if (s.diagnosisSeconds !== null) m.diagnosis.observe(sev, s.diagnosisSeconds);
     if (s.approvalWaitSeconds !== null) {
       m.approvalWait.observe(sev, s.approvalWaitSeconds);
@@ -220,3 +226,9 @@ export class IncidentMetrics {
 }
 
 export { SLI_NAMES };
+
+function countBySource(alerts: readonly { source: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of alerts) out[a.source] = (out[a.source] ?? 0) + 1;
+  return out;
+}

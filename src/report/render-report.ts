@@ -19,6 +19,19 @@ export function quoteUntrusted(text: string, max = 300): string {
   return '`' + cut.replace(/`/g, "'") + '`';
 }
 
+/**
+ * The line above a storm's alert list: how many there are, how many are listed, where all
+ * of them are. Undefined when the list is complete (statuses recorded before the list was
+ * bounded have no counts: their list held every alert).
+ */
+export function alertListing(s: Pick<IncidentStatus, 'alerts' | 'alertsTotal' | 'alertsFiring' | 'alertsResolved' | 'alertsEvidence'>): string | undefined {
+  const total = s.alertsTotal ?? s.alerts.length;
+  if (total <= s.alerts.length) return undefined;
+  const counts = s.alertsFiring !== undefined && s.alertsResolved !== undefined ? ` (${s.alertsFiring.toLocaleString('en-US')} firing, ${s.alertsResolved.toLocaleString('en-US')} resolved)` : '';
+  const where = s.alertsEvidence ? `all ${s.alertsEvidence.count.toLocaleString('en-US')} in evidence ${s.alertsEvidence.ref} (sha256 ${s.alertsEvidence.digest.slice(0, 12)})` : 'the whole list was not stored';
+  return `Alerts: ${total.toLocaleString('en-US')}${counts}; the first ${s.alerts.length} listed (first alert, then firing, most severe, most recent); ${where}.`;
+}
+
 export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): string {
   const lines: string[] = [];
   const top = s.rootCause ?? s.inference?.rootCause;
@@ -38,6 +51,8 @@ export function renderMarkdown(s: IncidentStatus, links: ReportLinks = {}): stri
   lines.push('');
 
   lines.push('## Alerts', '');
+  const listing = alertListing(s);
+  if (listing) lines.push(listing, '');
   for (const a of s.alerts) {
     lines.push(`- ${a.status} ${quoteUntrusted(a.labels['alertname'] ?? 'alert', 80)} on ${quoteUntrusted(a.labels['service'] ?? a.labels['job'] ?? '?', 80)} since ${a.startsAt}${a.annotations['summary'] ? `: ${quoteUntrusted(a.annotations['summary'])}` : ''}${a.generatorURL ? ` ([source](${encodeURI(a.generatorURL)}))` : ''}`);
   }

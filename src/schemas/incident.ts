@@ -287,13 +287,50 @@ export const CheckpointState = z.object({
 });
 export type CheckpointState = z.infer<typeof CheckpointState>;
 
+/**
+ * How many alerts an incident holds, beside the bounded list the status carries. Absent in
+ * statuses recorded before the list was bounded (their `alerts` held every alert).
+ */
+export const AlertCounts = z.object({
+  alertsTotal: z.number().int().nonnegative().describe('every alert the incident received (the status lists at most 500)'),
+  alertsFiring: z.number().int().nonnegative(),
+  alertsResolved: z.number().int().nonnegative(),
+  alertsBySource: z.record(z.string(), z.number().int().nonnegative()).describe('alerts per source (alertmanager, grafana, ...), for the metrics'),
+});
+export type AlertCounts = z.infer<typeof AlertCounts>;
+
+/** The `incident-alerts` query's argument: a page of the incident's alerts in arrival order. */
+export const AlertsPageRequest = z.object({
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().positive().max(500).default(500).describe('at most 500 (src/alerts/bounded-alerts.ts ALERTS_PAGE_LIMIT)'),
+});
+export type AlertsPageRequest = z.infer<typeof AlertsPageRequest>;
+/** What a caller sends (defaults filled in by the workflow's parse). */
+export type AlertsPageQuery = z.input<typeof AlertsPageRequest>;
+
+/** One page of the incident's alerts with the counts; `nextOffset` is null on the last page. */
+export const AlertsPage = AlertCounts.extend({
+  offset: z.number().int().nonnegative(),
+  alerts: z.array(Alert),
+  nextOffset: z.number().int().nonnegative().nullable(),
+});
+export type AlertsPage = z.infer<typeof AlertsPage>;
+
 /** What the `status` query returns: everything a person needs to follow and decide. */
 export const IncidentStatus = z.object({
   incidentId: z.string(),
   stage: Stage,
   severity: Severity,
   title: z.string(),
+  /**
+   * At most 500 alerts (src/alerts/bounded-alerts.ts statusAlerts): the incident's first
+   * alert, then firing before resolved, most severe, most recent. `alertsTotal` says how
+   * many there are; the `incident-alerts` query pages through all of them.
+   */
   alerts: z.array(Alert),
+  ...AlertCounts.partial().shape,
+  /** Every alert, written to the evidence store when the list is truncated (the report references it). */
+  alertsEvidence: z.object({ ref: z.string(), digest: z.string(), count: z.number().int().nonnegative() }).optional(),
   evidence: z.array(SourceEvidence),
   missingSources: z.array(z.string()),
   /** Services the topology knows: an override must name one of them. */
