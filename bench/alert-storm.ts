@@ -48,14 +48,14 @@ import { loadConfig } from '../src/config.js';
 import { createIngestServer } from '../src/ingest/server.js';
 import { deliveryIdFor } from '../src/ingest/grouping.js';
 import type { Alert, AlertBatch } from '../src/schemas/alert.js';
-import type { IncidentStatus } from '../src/schemas/incident.js';
+import type { AlertsPage, IncidentStatus } from '../src/schemas/incident.js';
 import { DEFAULT_ROUTING_LEASE_SECONDS } from '../src/schemas/config.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
 import { groupIdFor, TemporalAlertSink } from '../src/temporal/temporal-alert-sink.js';
 import { createVigilWorker } from '../src/worker/create-worker.js';
-import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, groupStatusQuery, statusQuery, type GroupStatus } from '../workflows/messages.js';
+import { ALERT_GROUP_WORKFLOW, alertsSignal, deliverAlertsUpdate, groupStatusQuery, incidentAlertsQuery, statusQuery, type GroupStatus } from '../workflows/messages.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -464,9 +464,15 @@ async function runStorm(): Promise<{ lines: string[]; ok: boolean }> {
             return undefined;
           });
         if (!s) return undefined;
-        const have = new Set(s.alerts.map((a) => a.fingerprint));
+        // The status lists at most 500 alerts: every one is read through the paged query.
+        const have = new Set<string>();
+        for (let offset: number | null = 0; offset !== null; ) {
+          const page: AlertsPage = await client.workflow.getHandle(id).query(incidentAlertsQuery, { offset });
+          for (const a of page.alerts) have.add(a.fingerprint);
+          offset = page.nextOffset;
+        }
         const absent = [...fps].filter((f) => !have.has(f));
-        last = `${absent.length} of ${fps.size} absent (stage ${s.stage}, ${s.alerts.length} alerts)`;
+        last = `${absent.length} of ${fps.size} absent (stage ${s.stage}, ${have.size} alerts)`;
         return absent.length === 0 ? s : undefined;
       }).catch(() => undefined);
       if (!st) {
