@@ -15,7 +15,7 @@
  * INHIBITION_VIEW_SECONDS.
  */
 import { createHash } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client, type ConnectionLike } from '@temporalio/client';
 import { prettifyError } from 'zod';
 import type { AlertBatch } from '../schemas/alert.js';
 import type { IncidentSettings } from '../schemas/incident.js';
@@ -47,6 +47,9 @@ export function incidentPrefixFor(groupKey: string): string {
 export function incidentIdFor(groupKey: string, n = 1): string {
   return `${incidentPrefixFor(groupKey)}-${n}`;
 }
+
+/** What the sink needs of a connection (grpc-js `Connection` or the SDK's `NativeConnection`): its readiness check. */
+export type TemporalService = Pick<ConnectionLike, 'workflowService'>;
 
 /** Groups remembered (told the settings, and their lease); beyond this the map starts again. */
 const MAX_KNOWN_GROUPS = 10_000;
@@ -92,7 +95,7 @@ export class TemporalAlertSink implements AlertSink {
    * (`incident`, overridden by `settings`; its group wait is the aggregation's default) and
    * the aggregation settings of the configuration.
    */
-  static fromConfig(client: Client, connection: Connection, config: Pick<VigilConfig, 'temporal' | 'aggregation' | 'incident' | 'ingest'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
+  static fromConfig(client: Client, connection: TemporalService, config: Pick<VigilConfig, 'temporal' | 'aggregation' | 'incident' | 'ingest'>, settings?: Partial<IncidentSettings>): TemporalAlertSink {
     return new TemporalAlertSink(client, connection, {
       taskQueue: config.temporal.taskQueue,
       routingLeaseSeconds: config.ingest.routingLeaseSeconds,
@@ -119,7 +122,7 @@ export class TemporalAlertSink implements AlertSink {
 
   constructor(
     private readonly client: Client,
-    private readonly connection: Connection,
+    private readonly connection: TemporalService,
     private readonly opts: TemporalAlertSinkOptions,
   ) {
     const parsed = AggregationSettings.safeParse({
@@ -284,7 +287,7 @@ export class TemporalAlertSink implements AlertSink {
 }
 
 /** Whether the Temporal frontend answers (ingest's /readyz). */
-export async function temporalReachable(connection: Connection): Promise<boolean> {
+export async function temporalReachable(connection: TemporalService): Promise<boolean> {
   try {
     await connection.workflowService.getSystemInfo({});
     return true;
