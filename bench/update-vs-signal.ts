@@ -5,7 +5,7 @@
  *
  *   P=signal,update S=10 C=32 G=400 node --import tsx bench/update-vs-signal.ts
  *
- * P: phases (signal, signalnative = signalWithStart over a NativeConnection, signalquery = signalWithStart then a query, update, updatenew = always a new workflow, start); S: seconds each;
+ * P: phases (signal, signalonly = a plain signal to the workflows signal started, signalnative = signalWithStart over a NativeConnection, signalquery = signalWithStart then a query, update, updatenew = always a new workflow, start); S: seconds each;
  * C: concurrent senders; G: distinct workflow ids; WT / POLL: worker task slots / pollers.
  */
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ const groups = Number(process.env['G'] ?? 400);
 for (const phase of (process.env['P'] ?? 'signal,update').split(',')) {
   if (phase === 'signal') await loop('signalWithStart', async (i) => { await client.workflow.signalWithStart('Echo', { workflowId: `s-${i % groups}`, taskQueue: tq, args: [payload], signal: echoSignal, signalArgs: [payload] }); });
   if (phase === 'signalnative') await loop('signalWithStart (NativeConnection)', async (i) => { await nativeClient.workflow.signalWithStart('Echo', { workflowId: `s-${i % groups}`, taskQueue: tq, args: [payload], signal: echoSignal, signalArgs: [payload] }); });
+  if (phase === 'signalonly') await loop('signal (workflow running)', async (i) => { await client.workflow.getHandle(`s-${i % groups}`).signal(echoSignal, payload); });
   if (phase === 'signalquery') await loop('signalWithStart + query', async (i) => { const h = await client.workflow.signalWithStart('Echo', { workflowId: `q-${i % groups}`, taskQueue: tq, args: [payload], signal: echoSignal, signalArgs: [payload] }); await h.query(echoQuery); });
   if (phase === 'update') await loop('update-with-start', async (i) => { await client.workflow.executeUpdateWithStart(echoUpdate, { args: [payload], startWorkflowOperation: new WithStartWorkflowOperation('Echo', { workflowId: `u-${i % groups}`, taskQueue: tq, args: [payload], workflowIdConflictPolicy: 'USE_EXISTING' }) }); });
   if (phase === 'updatenew') await loop('update-with-start (always new)', async (i) => { await client.workflow.executeUpdateWithStart(echoUpdate, { args: [payload], startWorkflowOperation: new WithStartWorkflowOperation('Echo', { workflowId: `n-${i}`, taskQueue: tq, args: [payload], workflowIdConflictPolicy: 'USE_EXISTING' }) }); });

@@ -1,8 +1,8 @@
 /**
- * `vigil ingest` as it is deployed: its own process, configured by a file, its client over
- * the SDK's native connection. Alertmanager webhooks for one group get 202s that name the
- * incident; the second, within the group's routing lease, is handed over from the lease
- * (signalWithStart) and reaches the same incident; /readyz follows Temporal.
+ * `vigil ingest` as it is deployed: its own process, configured by a file. Alertmanager
+ * webhooks for one group get 202s that name the incident; a batch within the group's
+ * routing lease is handed over from the lease (a signal) and reaches the same incident, and
+ * one whose group has ended since is started again with it (signalWithStart); /readyz is 200.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import type { AcceptedBody } from '../src/ingest/server.js';
 import type { IncidentStatus } from '../src/schemas/incident.js';
 import { installTemporalRuntime } from '../src/temporal/runtime.js';
-import { statusQuery } from '../workflows/messages.js';
-import { amWebhook, poll } from './support/aggregation-harness.js';
+import { groupIdFor } from '../src/temporal/temporal-alert-sink.js';
+import { groupStatusQuery, statusQuery } from '../workflows/messages.js';
+import { amWebhook, fingerprintOf, poll } from './support/aggregation-harness.js';
 import { startTestWorker, tempDir, testClient, testConfig } from './support/temporal.js';
 
 installTemporalRuntime();
@@ -43,7 +44,7 @@ async function startIngest(config: Record<string, unknown>): Promise<{ url: stri
   return { url, child, metrics: async () => (await fetch(`${url}/metrics`)).text() };
 }
 
-void test('vigil ingest (its own process, native connection): 202s name the incident, the leased second batch reaches it, /readyz is 200', async () => {
+void test('vigil ingest (its own process): 202s name the incident, a leased batch reaches it, a leased batch to a group that ended restarts it', async () => {
   const config = testConfig();
   const worker = await startTestWorker(config);
   const { client, connection } = await testClient();
@@ -80,6 +81,18 @@ void test('vigil ingest (its own process, native connection): 202s name the inci
       60_000,
     );
     assert.deepEqual(new Set(status.alerts.map((a) => a.labels['pod'])), new Set(['checkout-0', 'checkout-1', 'checkout-2']));
+
+    // The group ends while ingest still holds its lease: the leased batch (a signal) finds no
+    // running group, is handed over with signalWithStart instead, and a new run records it.
+    await client.workflow.getHandle(groupIdFor(key)).terminate('test: the group ended under a lease');
+    const late = await post(amWebhook(key, [alert(3)]));
+    assert.equal(late.status, 202, JSON.stringify(late.body));
+    assert.match(await ingest.metrics(), /^vigil_ingest_batches_delivered_total\{via="lease"\} 2$/m, 'answered from the lease');
+    const again = await poll('a new run of the group with the late alert', async () => {
+      const g = await client.workflow.getHandle(groupIdFor(key)).query(groupStatusQuery);
+      return Object.values(g.state.alerts).some((a) => a.fingerprint === fingerprintOf(alert(3).labels)) ? g : undefined;
+    });
+    assert.equal(again.state.counters.deliveries, 1, 'the new run took the one batch');
   } finally {
     await new Promise<void>((resolve) => {
       ingest.child.once('exit', () => resolve());

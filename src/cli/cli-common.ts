@@ -94,14 +94,9 @@ export async function connectClient(config: VigilConfig): Promise<{ client: Clie
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   } catch (err) {
-    throw temporalUnreachable(config, err);
+    throw new CliError(`cannot reach Temporal at ${config.temporal.address} (start \`vigil dev\` or set TEMPORAL_ADDRESS): ${(err as Error).message}`);
   }
   return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
-}
-
-/** The error of a command that could not connect to Temporal. */
-export function temporalUnreachable(config: VigilConfig, err: unknown): CliError {
-  return new CliError(`cannot reach Temporal at ${config.temporal.address} (start \`vigil dev\` or set TEMPORAL_ADDRESS): ${(err as Error).message}`);
 }
 
 /** The status of one incident, or a clear error when it does not exist. */

@@ -1,19 +1,13 @@
-/**
- * `vigil ingest`: the alert ingest HTTP server against TEMPORAL_ADDRESS (production). Its
- * client runs over the SDK's native connection (gRPC in the Rust core, off the JS thread):
- * the same calls cost the ingest process less CPU per batch than over grpc-js (BENCHMARKS.md).
- */
-import { Client, type ConnectionLike } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+/** `vigil ingest`: the alert ingest HTTP server against TEMPORAL_ADDRESS (production). */
+import type { Client, Connection } from '@temporalio/client';
 import { createIngestServer, type IngestServer } from '../ingest/server.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { VigilConfig } from '../schemas/config.js';
 import { TemporalAlertSink } from '../temporal/temporal-alert-sink.js';
-import { installTemporalRuntime } from '../temporal/runtime.js';
-import { int, resolveConfig, str, temporalUnreachable } from './cli-common.js';
+import { connectClient, int, resolveConfig, str } from './cli-common.js';
 
 /** The ingest server of a configuration: its task queue, auth, body limit, group labels and alert aggregation. */
-export function ingestServerFor(config: VigilConfig, deps: { client: Client; connection: Pick<ConnectionLike, 'workflowService'>; logger: Logger }): IngestServer {
+export function ingestServerFor(config: VigilConfig, deps: { client: Client; connection: Connection; logger: Logger }): IngestServer {
   return createIngestServer({
     sink: TemporalAlertSink.fromConfig(deps.client, deps.connection, config),
     logger: deps.logger,
@@ -26,14 +20,7 @@ export function ingestServerFor(config: VigilConfig, deps: { client: Client; con
 export async function runIngest(v: Record<string, string | boolean | undefined>): Promise<number> {
   const { config } = resolveConfig(v);
   const logger = createLogger({ name: 'vigil-ingest' });
-  installTemporalRuntime();
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({ address: config.temporal.address });
-  } catch (err) {
-    throw temporalUnreachable(config, err);
-  }
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const { client, connection } = await connectClient(config);
   const server = ingestServerFor(config, { client, connection, logger });
   const { url } = await server.listen(int(v['port'], 'port') ?? config.ingest.port, str(v['host']) ?? config.ingest.host);
   process.stdout.write(`vigil ingest listening on ${url} (Temporal ${config.temporal.address}, task queue ${config.temporal.taskQueue})\n`);
