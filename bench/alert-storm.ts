@@ -14,7 +14,8 @@
  *     ratio and the ingest latency p50/p99.
  *  2. Throughput: the same kind of batches, closed loop with fixed concurrency, through
  *     (a) the ingest HTTP server, (b) a bare client's update-with-start to the group
- *     workflow, (c) a bare client's signalWithStart to it; alerts/s and ratios. Each path
+ *     workflow, (c) a bare client's signalWithStart to it, (d) a bare client's plain signal
+ *     to it once it runs (what ingest sends under a lease); alerts/s and ratios. Each path
  *     first delivers two batches to each of its 400 groups, untimed (the groups exist, and
  *     ingest holds their routing leases: it asks for one from a group's second batch), then
  *     is timed on further batches to them: the steady state of a storm, where a group's
@@ -68,7 +69,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     seed: { type: 'string', default: '42' },
     /** Comma-separated: storm, ingest, update, signal (profiling runs pick a subset). */
-    phases: { type: 'string', default: 'storm,ingest,update,signal' },
+    phases: { type: 'string', default: 'storm,ingest,update,signal,plain' },
     /** Profiling: no inhibit rules and no topology merge (the groups never call the correlator). */
     'no-correlation': { type: 'boolean', default: false },
     /** Profiling: worker options, e.g. --worker '{"workflowThreadPoolSize":2}'. */
@@ -582,7 +583,7 @@ try {
     await sendAll(Array.from({ length: 800 }, (_, i) => i), job);
     log(`  (${name}: warmed 400 groups, 2 batches each, in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
   };
-  const jobs: Record<'ingest' | 'update' | 'signal', (i: number) => Promise<number>> = {
+  const jobs: Record<'ingest' | 'update' | 'signal' | 'plain', (i: number) => Promise<number>> = {
     ingest: async (i) => {
       const { body } = batchFor('tp-ingest', i);
       const status = await tpPost(body);
@@ -592,6 +593,13 @@ try {
     update: async (i) => {
       const { batch } = batchFor('tp-update', i);
       await client.workflow.executeUpdateWithStart(deliverAlertsUpdate, { args: [batch], startWorkflowOperation: startOp(batch.groupKey) });
+      return 10;
+    },
+    // A plain signal to a running group (what ingest sends under a lease); the warm-up starts the groups.
+    plain: async (i) => {
+      const { batch } = batchFor('tp-plain', i);
+      if (i < 800) await client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, { workflowId: groupIdFor(batch.groupKey), taskQueue, args: [tpSink.groupInput(batch.groupKey)], signal: alertsSignal, signalArgs: [batch] });
+      else await client.workflow.getHandle(groupIdFor(batch.groupKey)).signal(alertsSignal, batch);
       return 10;
     },
     signal: async (i) => {
@@ -608,9 +616,9 @@ try {
   };
   /** Timed batches of each path: new alerts to its warmed groups. */
   // Batches sent per path (the warm-up's 800 included).
-  const next = { ingest: 800, update: 800, signal: 800 };
+  const next = { ingest: 800, update: 800, signal: 800, plain: 800 };
   const rounds: Partial<Record<keyof typeof jobs, LoopResult[]>> = {};
-  const tags = { ingest: 'tp-ingest', update: 'tp-update', signal: 'tp-signal' } as const;
+  const tags = { ingest: 'tp-ingest', update: 'tp-update', signal: 'tp-signal', plain: 'tp-plain' } as const;
   /**
    * Waits until the path's 400 groups have taken every batch handed to them (accepted is
    * not processed: a fire-and-forget path leaves the worker a backlog that would slow
@@ -683,7 +691,7 @@ try {
   // Ingest and bare signalWithStart, the goal's ratio, alternate in short rounds (A B B A ...),
   // each from an idle worker (the previous round's batches all taken), so that both meet
   // the same background.
-  const paired = (['ingest', 'signal'] as const).filter((p) => PHASES.has(p));
+  const paired = (['ingest', 'signal', 'plain'] as const).filter((p) => PHASES.has(p));
   if (ROUNDS === 1) {
     // One round each: warm, let the worker catch up, measure (a lease is then as fresh as in a running storm).
     for (const p of paired) {
@@ -715,6 +723,7 @@ try {
   const viaIngest = combine(rounds.ingest);
   const viaUpdate = combine(rounds.update);
   const viaSignal = combine(rounds.signal);
+  const viaPlain = combine(rounds.plain);
   const via = await tpIngest.batchesVia();
   log(`  ingest HTTP: ${rate(viaIngest)} alerts/s (${viaIngest?.errors ?? 0} errors, latency p50/p99/max ${lat(viaIngest)} ms; rounds ${perRound(rounds.ingest)}); batches under a lease ${via.lease}, asking the group ${via.group} (warm-up included)`);
   const cpuLine = (p: keyof typeof jobs) => {
@@ -723,9 +732,10 @@ try {
     const per = (x: number) => (Number.isFinite(x) ? ((1000 * x) / c.batches).toFixed(2) : '?');
     return `bench+worker ${per(c.bench)} / ingest ${p === 'ingest' ? per(c.ingest) : '-'} / server ${per(c.server)}`;
   };
-  for (const p of ['ingest', 'signal', 'update'] as const) if (cpu[p]) log(`  (${p}: CPU ms per batch in the timed windows: ${cpuLine(p)})`);
+  for (const p of ['ingest', 'signal', 'plain', 'update'] as const) if (cpu[p]) log(`  (${p}: CPU ms per batch in the timed windows: ${cpuLine(p)})`);
   log(`  bare update-with-start: ${rate(viaUpdate)} alerts/s (${viaUpdate?.errors ?? 0} errors, latency p50/p99/max ${lat(viaUpdate)} ms)`);
   log(`  bare signalWithStart: ${rate(viaSignal)} alerts/s (${viaSignal?.errors ?? 0} errors, latency p50/p99/max ${lat(viaSignal)} ms; rounds ${perRound(rounds.signal)})`);
+  log(`  bare signal: ${rate(viaPlain)} alerts/s (${viaPlain?.errors ?? 0} errors, latency p50/p99/max ${lat(viaPlain)} ms; rounds ${perRound(rounds.plain)})`);
   await tpIngest.close();
 
   // ---------------- report ----------------
@@ -740,12 +750,14 @@ try {
     `| bare client update-with-start (same workflow, same batches) | ${rate(viaUpdate)} | ${lat(viaUpdate)} | ${viaUpdate?.errors ?? ''} |`,
     `| bare client signalWithStart (same workflow, fire and forget) | ${rate(viaSignal)} | ${lat(viaSignal)} | ${viaSignal?.errors ?? ''} |`,
     `| **ratio ingest / bare signalWithStart** | **${ratio(viaIngest, viaSignal)}** (goal ≥ 0.8) | | |`,
+    `| bare client signal to the running group (what ingest sends under a lease) | ${rate(viaPlain)} | ${lat(viaPlain)} | ${viaPlain?.errors ?? ''} |`,
     `| ratio ingest / bare update-with-start | ${ratio(viaIngest, viaUpdate)} | | |`,
+    `| ratio ingest / bare signal | ${ratio(viaIngest, viaPlain)} | | |`,
     ...(ROUNDS > 1 && rounds.ingest && rounds.signal
-      ? ['', `Per round (ingest / signalWithStart alerts/s, in the order run): ${rounds.ingest.map((r, i) => `${r.alertsPerSecond.toFixed(0)} / ${rounds.signal?.[i]?.alertsPerSecond.toFixed(0) ?? '-'}`).join('; ')}.`]
+      ? ['', `Per round (ingest / signalWithStart${rounds.plain ? ' / signal' : ''} alerts/s): ${rounds.ingest.map((r, i) => [r, rounds.signal?.[i], ...(rounds.plain ? [rounds.plain[i]] : [])].map((x) => x?.alertsPerSecond.toFixed(0) ?? '-').join(' / ')).join('; ')}.`]
       : []),
     '',
-    `CPU ms per batch in the timed windows (this process holds the senders and the worker; the Temporal dev server is its own process): ingest path ${cpuLine('ingest')}; signalWithStart ${cpuLine('signal')}${cpu.update ? `; update-with-start ${cpuLine('update')}` : ''}.`,
+    `CPU ms per batch in the timed windows (this process holds the senders and the worker; the Temporal dev server is its own process): ingest path ${cpuLine('ingest')}; signalWithStart ${cpuLine('signal')}${cpu.plain ? `; signal ${cpuLine('plain')}` : ''}${cpu.update ? `; update-with-start ${cpuLine('update')}` : ''}.`,
     '',
     `Total run time ${((Date.now() - startedAll) / 1000).toFixed(0)} s.`,
   ];
