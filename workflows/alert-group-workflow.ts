@@ -9,11 +9,11 @@
  * batches at most every `group_interval`. A queue that reaches MAX_QUEUED_ALERTS goes at
  * once (the incident opens, or its batch is flushed, early), so a storm that pours
  * thousands of alerts into one incident neither waits hours for 200-alert flushes nor
- * outgrows the state a status query answers and continue-as-new carries. Dedup is by alert lifecycle (fingerprint +
- * startsAt): a redelivery changes nothing, even after the incident closed; a later firing
- * of the fingerprint opens a new incident. Inhibition rules, flapping suppression and
- * topology-linked merging (through the correlator workflow) decide before an incident
- * opens. An incident whose pipeline ended says it is closing; the group stops sending it
+ * outgrows the state a status query answers and continue-as-new carries. Dedup is by
+ * alert lifecycle (fingerprint + startsAt): a redelivery changes nothing, even after the
+ * incident closed; a later firing of the fingerprint opens a new incident. Inhibition
+ * rules, flapping suppression and topology-linked merging (through the correlator
+ * workflow) decide before an incident opens. An incident whose pipeline ended says it is closing; the group stops sending it
  * new alerts, hands it at once what it had promised (its flush queue, and for as long as
  * a routing lease may name it, alerts sent under one), then releases it; firing alerts it
  * took after its diagnosis come back with its close and open a follow-up incident. The
