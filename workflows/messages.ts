@@ -8,7 +8,7 @@ import type { CorrelateRequest, CorrelateResponse, CorrelatorState, InhibitionVi
 import type { DeliveryResult, GroupState } from '../src/aggregation/group-state.js';
 import type { RoutingLease } from '../src/aggregation/routing-lease.js';
 import type { AggregationSettings, InhibitRule } from '../src/aggregation/settings.js';
-import type { Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
+import type { AlertsPage, AlertsPageQuery, Decision, IncidentStatus, KillSwitchCommand, KillSwitchState, RecordedDecision, SagaProgress } from '../src/schemas/incident.js';
 
 /** Alerts for this incident's group (fire and forget: alerting systems cannot wait). */
 export const alertsSignal = defineSignal<[AlertBatch]>('alerts');
@@ -119,8 +119,6 @@ export interface GroupStatus {
 }
 
 /* ---- an incident's alerts, paged (the status lists at most 500 of them) ---- */
-
-import type { AlertsPage, AlertsPageQuery } from '../src/schemas/incident.js';
 
 /**
  * A page of the incident's alerts in arrival order, with the counts (`{ offset, limit }`,

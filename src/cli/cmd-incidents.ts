@@ -1,6 +1,7 @@
 /** `vigil incidents list | show <id> | alerts <id>`: what incidents exist, where each one stands, and all its alerts. */
 import type { Client } from '@temporalio/client';
 import { INCIDENT_WORKFLOW, incidentAlertsQuery } from '../../workflows/messages.js';
+import { ALERTS_PAGE_LIMIT } from '../alerts/bounded-alerts.js';
 import type { Alert } from '../schemas/alert.js';
 import type { AlertsPage, IncidentStatus } from '../schemas/incident.js';
 import { CliError, connectClient, incidentStatus, int, print, resolveConfig } from './cli-common.js';
@@ -87,7 +88,7 @@ export async function allAlerts(client: Client, id: string): Promise<Alert[]> {
   const out: Alert[] = [];
   let offset: number | null = 0;
   while (offset !== null) {
-    const page: AlertsPage = await handle.query(incidentAlertsQuery, { offset, limit: 500 });
+    const page: AlertsPage = await handle.query(incidentAlertsQuery, { offset, limit: ALERTS_PAGE_LIMIT });
     out.push(...page.alerts);
     offset = page.nextOffset;
   }

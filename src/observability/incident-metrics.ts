@@ -5,6 +5,7 @@
  * and renders its verdicts as gauges, and renders the diagnosis-accuracy SLIs
  * (accuracy-monitor.ts), which a closed incident makes due for recomputation.
  */
+import { alertCounts } from '../alerts/bounded-alerts.js';
 import { Registry } from '../ingest/metrics.js';
 import type { IncidentStatus } from '../schemas/incident.js';
 import { SLI_NAMES, type ObservabilityConfig } from './config.js';
@@ -132,7 +133,7 @@ export class IncidentMetrics {
     const sev = { severity: s.severity };
     m.closed.inc({ severity: s.severity, source: s.source, outcome: s.outcome });
     // The status lists at most 500 alerts; its per-source counts cover all of them (absent in older statuses).
-    const bySource = status.alertsBySource ?? countBySource(status.alerts);
+    const bySource = status.alertsBySource ?? alertCounts(status.alerts).alertsBySource;
     const opener = status.alerts[0]?.source;
     for (const [source, n] of Object.entries(bySource)) {
       m.alerts.inc({ source }, n);
@@ -226,9 +227,3 @@ export class IncidentMetrics {
 }
 
 export { SLI_NAMES };
-
-function countBySource(alerts: readonly { source: string }[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const a of alerts) out[a.source] = (out[a.source] ?? 0) + 1;
-  return out;
-}

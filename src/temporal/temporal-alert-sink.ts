@@ -178,7 +178,7 @@ export class TemporalAlertSink implements AlertSink {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new BatchRefusedError(`the alert group refused the batch: ${(err.cause as Error | undefined)?.message ?? err.message}`, { cause: err });
       }
-      throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
+      throw notAccepted(err);
     }
     const byIncident = new Map<string, string[]>();
     for (const r of result.routes) {
@@ -261,11 +261,11 @@ export class TemporalAlertSink implements AlertSink {
       // bench/update-vs-signal.ts). A group that has ended since is started again with it.
       await this.client.workflow.getHandle(input.groupId).signal(alertsSignal, leased);
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof WorkflowNotFoundError)) throw notAccepted(err);
       try {
         await this.client.workflow.signalWithStart(ALERT_GROUP_WORKFLOW, { workflowId: input.groupId, taskQueue: this.opts.taskQueue, args: [input], signal: alertsSignal, signalArgs: [leased] });
       } catch (again) {
-        throw new SinkUnavailableError(`Temporal did not accept the alerts: ${(again as Error).message}`, { cause: again });
+        throw notAccepted(again);
       }
     }
     const suppressed = new Set(promise.suppressed);
@@ -285,6 +285,11 @@ export class TemporalAlertSink implements AlertSink {
   close(): Promise<void> {
     return this.calls.close();
   }
+}
+
+/** A delivery Temporal did not take: the sender retries (503). */
+function notAccepted(err: unknown): SinkUnavailableError {
+  return new SinkUnavailableError(`Temporal did not accept the alerts: ${(err as Error).message}`, { cause: err });
 }
 
 /** Whether the Temporal frontend answers (ingest's /readyz). */
